@@ -1,0 +1,66 @@
+# Lantern: `make run` sets up, trains, indexes and starts everything; `make test` runs the suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+LANTERN := $(VENV)/bin/lantern
+# The virtualenv is rebuilt whenever the lock or the project metadata change.
+STAMP   := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml | sha256sum | cut -c1-16)
+
+.PHONY: help setup run test train index check eval-kb lock clean
+
+help:
+	@echo "make run      install (first time), train if changed, index the knowledge base, start both servers"
+	@echo "make test     install (first time) and run the whole test suite"
+	@echo "make eval-kb  measure knowledge-base search quality and latency"
+	@echo "make check    validate the knowledge base"
+
+$(STAMP): requirements/lock.txt pyproject.toml scripts/find-python.sh
+	@set -euo pipefail; \
+	python=$$(scripts/find-python.sh); \
+	echo "using $$python"; \
+	rm -rf $(VENV); \
+	"$$python" -m venv $(VENV); \
+	$(PY) -m pip install --quiet --upgrade pip==24.2; \
+	$(PY) -m pip install --quiet -r requirements/lock.txt; \
+	$(PY) -m pip install --quiet --no-deps -e .; \
+	$(PY) -m pip check; \
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+train: setup
+	$(LANTERN) train
+
+index: setup
+	$(LANTERN) kb index
+
+check: setup
+	$(LANTERN) kb check
+
+run: setup
+	$(LANTERN) init-env
+	$(LANTERN) db upgrade
+	$(LANTERN) train
+	$(LANTERN) kb index
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+test: setup
+	$(PY) -m pytest -p no:cacheprovider
+
+eval-kb: setup
+	$(PY) -m bot.evaluation.kb_eval
+
+# Re-resolve the pinned set from scratch (needs a Python 3.10).
+lock:
+	@set -euo pipefail; \
+	python=$$(scripts/find-python.sh); tmp=$$(mktemp -d); \
+	"$$python" -m venv $$tmp/venv; \
+	$$tmp/venv/bin/pip install --quiet --upgrade pip==24.2; \
+	$$tmp/venv/bin/pip install --quiet -e '.[dev]'; \
+	{ head -2 requirements/lock.txt; $$tmp/venv/bin/pip freeze --exclude-editable | grep -v '^lantern'; } > requirements/lock.txt.new; \
+	mv requirements/lock.txt.new requirements/lock.txt; rm -rf $$tmp
+
+clean:
+	rm -rf $(VENV) models results .rasa

@@ -1,0 +1,1 @@
+"""Lantern: a Rasa website assistant that educates visitors instead of selling to them."""

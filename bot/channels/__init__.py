@@ -1,0 +1,1 @@
+"""Rasa input channels: thin adapters that apply `bot.inbound` checks."""

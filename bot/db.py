@@ -1,0 +1,84 @@
+"""Engines, sessions and schema migrations for Lantern's application database.
+
+Engines are created lazily, one per URL per process; they hold connection pools, not
+data, so several processes or replicas never need to agree on anything held here.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import get_settings
+
+_engines: dict[str, Engine] = {}
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets the Rasa actions read while `lantern kb index` writes; busy_timeout makes
+    # a writer wait for a lock instead of failing at once.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    """A new engine for `url`; creates the folder of a SQLite file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True)
+        event.listen(engine, "connect", _enable_sqlite_pragmas)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def get_engine(url: Optional[str] = None) -> Engine:
+    """The process's engine for `url` (default: the configured application database)."""
+    url = url or get_settings().db_url
+    if url not in _engines:
+        _engines[url] = create_db_engine(url)
+    return _engines[url]
+
+
+@contextmanager
+def session_scope(url: Optional[str] = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    factory = sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def upgrade_schema(url: Optional[str] = None) -> None:
+    """Bring the database at `url` to the latest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with get_engine(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, forked workers)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()

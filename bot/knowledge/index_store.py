@@ -1,0 +1,183 @@
+"""The knowledge-base index in the application database, and search over the live index.
+
+`write_index` replaces the whole index in one transaction, so readers see the old set or
+the new one, never a mix; a knowledge base with problems is refused before anything is
+written, and the last good index keeps serving. Each process keeps the index it last
+loaded and reloads when the stored checksum changes, so several replicas always follow
+the database rather than each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from bot.db import session_scope
+from bot.knowledge.articles import Article, KnowledgeBase, Problem, load_knowledge_base
+from bot.knowledge.search import IndexedArticle, IntentLevel, PassageIndex, SearchResult
+from bot.models import KbArticle, KbIndexState, KbPassage
+from bot.settings import get_settings
+
+
+class KnowledgeBaseInvalid(Exception):
+    """The knowledge base has problems; nothing was written."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the knowledge base")
+        self.problems = problems
+
+
+class IndexNotBuilt(Exception):
+    """No index has been written to this database yet (run `lantern kb index`)."""
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    generation: int
+    article_count: int
+    passage_count: int
+    checksum: str
+    changed: bool
+
+
+def checksum_of(articles: Iterable[IndexedArticle]) -> str:
+    digest = hashlib.sha256()
+    for article in sorted(articles, key=lambda a: a.id):
+        digest.update(json.dumps(article.__dict__, sort_keys=True, default=list).encode())
+    return digest.hexdigest()
+
+
+def write_index(
+    kb_dir: Path,
+    db_url: Optional[str] = None,
+    progress: Optional[Callable[[Iterable[Article]], Iterable[Article]]] = None,
+) -> IndexReport:
+    """Validate `kb_dir` and, if it is sound, make it the live index in the database."""
+    kb: KnowledgeBase = load_knowledge_base(kb_dir)
+    if not kb.ok:
+        raise KnowledgeBaseInvalid(kb.problems)
+    indexed = [IndexedArticle.from_article(a) for a in kb.articles]
+    checksum = checksum_of(indexed)
+    passage_count = sum(len(a.sections) for a in kb.articles)
+    articles: Iterable[Article] = progress(kb.articles) if progress else kb.articles
+
+    with session_scope(db_url) as session:
+        state = session.get(KbIndexState, 1)
+        if state is not None and state.checksum == checksum:
+            return IndexReport(state.generation, state.article_count, state.passage_count, checksum, False)
+        session.execute(delete(KbPassage))
+        session.execute(delete(KbArticle))
+        session.flush()
+        for article in articles:
+            session.add(
+                KbArticle(
+                    id=article.id,
+                    title=article.title,
+                    url=article.url,
+                    kind=article.kind,
+                    topics=list(article.topics),
+                    summary=article.summary,
+                    why_it_matters=article.why_it_matters,
+                    related=list(article.related),
+                    asks=list(article.asks),
+                    source_path=str(article.path),
+                )
+            )
+            session.flush()
+            for position, section in enumerate(article.sections):
+                session.add(
+                    KbPassage(article_id=article.id, position=position, heading=section.heading, text=section.text)
+                )
+        generation = (state.generation if state else 0) + 1
+        values = dict(
+            generation=generation,
+            built_at=datetime.now(timezone.utc),
+            kb_dir=str(Path(kb_dir).resolve()),
+            company=kb.company,
+            article_count=len(kb.articles),
+            passage_count=passage_count,
+            checksum=checksum,
+        )
+        if state is None:
+            session.add(KbIndexState(id=1, **values))
+        else:
+            for key, value in values.items():
+                setattr(state, key, value)
+    return IndexReport(generation, len(kb.articles), passage_count, checksum, True)
+
+
+def read_index_state(db_url: Optional[str] = None) -> Optional[KbIndexState]:
+    try:
+        with session_scope(db_url) as session:
+            return session.get(KbIndexState, 1)
+    except (OperationalError, ProgrammingError):
+        return None  # tables not created yet
+
+
+def _read_articles(db_url: Optional[str]) -> list[IndexedArticle]:
+    with session_scope(db_url) as session:
+        rows = session.execute(select(KbArticle).order_by(KbArticle.id)).scalars().all()
+        passages = session.execute(
+            select(KbPassage).order_by(KbPassage.article_id, KbPassage.position)
+        ).scalars().all()
+    sections: dict[str, list[tuple[str, str]]] = {}
+    for passage in passages:
+        sections.setdefault(passage.article_id, []).append((passage.heading, passage.text))
+    return [
+        IndexedArticle(
+            id=row.id,
+            title=row.title,
+            url=row.url,
+            topics=tuple(row.topics),
+            kind=row.kind,
+            summary=row.summary,
+            why_it_matters=row.why_it_matters,
+            related=tuple(row.related),
+            asks=tuple(row.asks),
+            sections=tuple(sections.get(row.id, [])),
+        )
+        for row in rows
+    ]
+
+
+_loaded: dict[str, tuple[str, PassageIndex]] = {}
+_load_lock = threading.Lock()
+
+
+def load_live_index(db_url: Optional[str] = None) -> PassageIndex:
+    """The live index, rebuilt in memory only when the database holds a different one."""
+    url = db_url or get_settings().db_url
+    state = read_index_state(url)
+    if state is None:
+        raise IndexNotBuilt("the knowledge base has not been indexed yet: run `lantern kb index`")
+    cached = _loaded.get(url)
+    if cached is not None and cached[0] == state.checksum:
+        return cached[1]
+    with _load_lock:
+        cached = _loaded.get(url)
+        if cached is None or cached[0] != state.checksum:
+            articles = _read_articles(url)
+            # Keyed by what was actually read, in case an index was written meanwhile.
+            cached = (checksum_of(articles), PassageIndex(articles))
+            _loaded[url] = cached
+    return cached[1]
+
+
+def search_passages(
+    query: str,
+    k: int = 3,
+    intent: IntentLevel = IntentLevel.NONE,
+    exclude: Iterable[str] = (),
+    db_url: Optional[str] = None,
+) -> list[SearchResult]:
+    """Search the live index the assistant serves from."""
+    return load_live_index(db_url).search(query, k=k, intent=intent, exclude=exclude)
+

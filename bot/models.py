@@ -1,0 +1,55 @@
+"""Lantern's application tables. Schema changes go through `bot/migrations`.
+
+No table is named `events`: that name belongs to Rasa's SQL tracker store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import declarative_base
+
+Base: Any = declarative_base()
+
+
+class KbIndexState(Base):
+    """One row: a summary of the live knowledge-base index, bumped on every rebuild."""
+
+    __tablename__ = "kb_index_state"
+
+    id = Column(Integer, primary_key=True, default=1)
+    generation = Column(Integer, nullable=False)
+    built_at = Column(DateTime(timezone=True), nullable=False)
+    kb_dir = Column(Text, nullable=False)
+    company = Column(Text, nullable=True)
+    article_count = Column(Integer, nullable=False)
+    passage_count = Column(Integer, nullable=False)
+    checksum = Column(String(64), nullable=False)
+
+
+class KbArticle(Base):
+    __tablename__ = "kb_articles"
+
+    id = Column(String(200), primary_key=True)
+    title = Column(Text, nullable=False)
+    url = Column(Text, nullable=False)
+    kind = Column(String(32), nullable=False)
+    topics = Column(JSON, nullable=False)
+    summary = Column(Text, nullable=False)
+    why_it_matters = Column(Text, nullable=False)
+    related = Column(JSON, nullable=False)
+    asks = Column(JSON, nullable=False)
+    source_path = Column(Text, nullable=False)
+
+
+class KbPassage(Base):
+    __tablename__ = "kb_passages"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    article_id = Column(
+        String(200), ForeignKey("kb_articles.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    position = Column(Integer, nullable=False)
+    heading = Column(Text, nullable=False)
+    text = Column(Text, nullable=False)

@@ -1,0 +1,40 @@
+"""Rasa's SQL tracker store, configured from Lantern's settings instead of endpoints.yml."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from sqlalchemy.engine import make_url
+
+from bot.settings import get_settings
+
+
+class LanternTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` on `LANTERN_TRACKER_DB_URL` (SQLite by default, PostgreSQL in production)."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        event_broker: Optional[EventBroker] = None,
+        url: Optional[str] = None,
+        **_: Any,
+    ) -> None:
+        parsed = make_url(url or get_settings().tracker_db_url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database:
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            domain=domain,
+            dialect=parsed.drivername,
+            host=parsed.host,
+            port=parsed.port,
+            db=parsed.database or "",
+            username=parsed.username,
+            password=parsed.password,
+            event_broker=event_broker,
+            query=dict(parsed.query) or None,
+        )

@@ -1,0 +1,137 @@
+"""All of Lantern's configuration, read from the environment and an optional `.env` file.
+
+This is the only module that reads environment variables. Everything else receives a
+`Settings` object (usually through `get_settings()`), so tests can build their own.
+Variables set in the process environment win over the same names in `.env`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from dotenv import dotenv_values
+
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+
+
+class SettingsError(ValueError):
+    """A configuration value is present but unusable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Lantern's configuration. Paths are absolute once loaded."""
+
+    home: Path
+    kb_dir: Path
+    db_url: str
+    tracker_db_url: str
+    api_token: Optional[str] = None
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_host: str = "127.0.0.1"
+    action_port: int = 5055
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    require_services: bool = False
+    test_postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+
+    @property
+    def var_dir(self) -> Path:
+        return self.home / "var"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.action_host}:{self.action_port}"
+
+    @property
+    def env_file(self) -> Path:
+        return self.home / ".env"
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from error
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(
+    environ: Optional[Mapping[str, str]] = None, home: Optional[Path] = None
+) -> Settings:
+    """Build settings from `environ` (default: the process environment) plus `<home>/.env`."""
+    process_env = dict(os.environ if environ is None else environ)
+    home = Path(home or process_env.get("LANTERN_HOME") or Path.cwd()).resolve()
+    file_env = {k: v for k, v in dotenv_values(home / ".env").items() if v is not None}
+    env = {**file_env, **process_env}
+
+    def path_from(name: str, default: Path) -> Path:
+        raw = env.get(name)
+        path = Path(raw).expanduser() if raw else default
+        return path if path.is_absolute() else (home / path).resolve()
+
+    db_url = env.get("LANTERN_DB_URL") or _sqlite_url(home / "var" / "lantern.db")
+    # Rasa's tracker store follows a server database (tables don't collide: Rasa's is
+    # `events`), but gets its own SQLite file so the two writers don't lock each other.
+    if env.get("LANTERN_TRACKER_DB_URL"):
+        tracker_db_url = env["LANTERN_TRACKER_DB_URL"]
+    elif db_url.startswith("sqlite"):
+        tracker_db_url = _sqlite_url(home / "var" / "tracker.db")
+    else:
+        tracker_db_url = db_url
+
+    origins = tuple(
+        o.strip() for o in env.get("LANTERN_CORS_ORIGINS", "").split(",") if o.strip()
+    )
+    return Settings(
+        home=home,
+        kb_dir=path_from("LANTERN_KB_DIR", home / "knowledge_base"),
+        db_url=db_url,
+        tracker_db_url=tracker_db_url,
+        api_token=env.get("LANTERN_API_TOKEN") or None,
+        rasa_host=env.get("LANTERN_RASA_HOST", "127.0.0.1"),
+        rasa_port=_int(env, "LANTERN_RASA_PORT", 5005),
+        action_host=env.get("LANTERN_ACTION_HOST", "127.0.0.1"),
+        action_port=_int(env, "LANTERN_ACTION_PORT", 5055),
+        max_message_chars=_int(env, "LANTERN_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
+        cors_origins=origins,
+        require_services=_flag(env, "LANTERN_REQUIRE_SERVICES"),
+        test_postgres_url=env.get(
+            "LANTERN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, loaded once on first use."""
+    return load_settings()
