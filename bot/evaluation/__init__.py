@@ -1,0 +1,1 @@
+"""Offline measurements (`make eval-*`). Not tests: they print figures, they don't assert."""

@@ -1,0 +1,123 @@
+"""Start the real action server and Rasa server for a test, on free ports, and stop them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+import requests
+
+from bot.settings import Settings, load_settings
+from tests.conftest import PROJECT_HOME
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    log_dir: Path
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.settings.rasa_url}/webhooks/rest/webhook"
+
+    def say(self, sender: str, message: str) -> list[dict]:
+        response = requests.post(self.webhook, json={"sender": sender, "message": message}, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def texts(self, sender: str, message: str) -> str:
+        return "\n".join(m.get("text", "") for m in self.say(sender, message))
+
+    def tracker(self, sender: str) -> dict:
+        response = requests.get(
+            f"{self.settings.rasa_url}/conversations/{sender}/tracker",
+            params={"token": self.settings.api_token},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.log_dir.glob("*.log")))
+
+
+def _start(name: str, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    log = (log_dir / f"{name}.log").open("w")
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", name],
+        cwd=PROJECT_HOME,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def running_stack(tmp_dir: Path, db_url: Optional[str] = None, tracker_db_url: Optional[str] = None) -> Iterator[Stack]:
+    """Index the default knowledge base into `db_url`, then run both servers against it."""
+    from bot.db import upgrade_schema
+    from bot.knowledge.index_store import write_index
+
+    db_url = db_url or f"sqlite:///{tmp_dir / 'lantern.db'}"
+    tracker_db_url = tracker_db_url or f"sqlite:///{tmp_dir / 'tracker.db'}"
+    env = {
+        **os.environ,
+        "LANTERN_HOME": str(PROJECT_HOME),
+        "LANTERN_DB_URL": db_url,
+        "LANTERN_TRACKER_DB_URL": tracker_db_url,
+        "LANTERN_RASA_PORT": str(free_port()),
+        "LANTERN_ACTION_PORT": str(free_port()),
+        "LANTERN_API_TOKEN": "test-token",
+        "LANTERN_MAX_MESSAGE_CHARS": "2000",
+    }
+    settings = load_settings(environ=env, home=PROJECT_HOME)
+    upgrade_schema(db_url)
+    write_index(settings.kb_dir, db_url)
+    log_dir = tmp_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    processes = [_start("actions", env, log_dir), _start("rasa", env, log_dir)]
+    stack = Stack(settings, log_dir)
+    try:
+        _wait_healthy(stack, processes)
+        yield stack
+    finally:
+        for process in processes:
+            _stop(process)
+
+
+def _wait_healthy(stack: Stack, processes: list[subprocess.Popen], timeout: float = 180) -> None:
+    from bot.servers import servers_healthy
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError(f"a server exited during start-up:\n{stack.logs()}")
+        if servers_healthy(stack.settings):
+            return
+        time.sleep(1)
+    raise TimeoutError(f"servers not healthy within {timeout} s:\n{stack.logs()}")

@@ -1,0 +1,53 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from tests.conftest import COOKWARE_KB, DEFAULT_KB
+
+
+def run_cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_kb_check_passes_on_the_default_knowledge_base(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run_cli(capsys, "kb", "check", "--kb-dir", str(DEFAULT_KB))
+    assert code == 0 and out.startswith("ok: ")
+
+
+def test_kb_check_lists_problems_and_fails(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(COOKWARE_KB, kb)
+    (kb / "articles" / "x.md").write_text("---\nid: x\n---\nno sections\n")
+    (kb / "articles" / "y.md").write_text("no front matter\n")
+    code, _, err = run_cli(capsys, "kb", "check", "--kb-dir", str(kb))
+    assert code == 1
+    assert "x.md:1: missing required field `title`" in err
+    assert "y.md:1: missing YAML front matter" in err
+
+
+def test_kb_search_json_has_the_documented_fields(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run_cli(capsys, "kb", "search", "our emails go to spam", "--kb-dir", str(DEFAULT_KB), "--json")
+    assert code == 0
+    results = json.loads(out)
+    assert results[0]["id"] == "emails-going-to-spam"
+    assert {"id", "title", "url", "topics", "kind", "score", "passage"} <= results[0].keys()
+
+
+def test_kb_search_prints_nothing_confident_for_off_domain(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run_cli(
+        capsys, "kb", "search", "recipe for banana bread", "--kb-dir", str(DEFAULT_KB), "--json"
+    )
+    assert code == 0 and json.loads(out) == []
+
+
+def test_kb_search_intent_flag_gates_sales_pages(capsys: pytest.CaptureFixture) -> None:
+    query = ["kb", "search", "how much do you charge for seo", "--kb-dir", str(DEFAULT_KB), "--json", "--k", "10"]
+    _, none_out, _ = run_cli(capsys, *query)
+    _, clear_out, _ = run_cli(capsys, *query, "--intent", "clear")
+    assert not {r["kind"] for r in json.loads(none_out)} & {"service", "pricing"}
+    assert "pricing" in {r["kind"] for r in json.loads(clear_out)}
