@@ -26,6 +26,7 @@ class KbIndexState(Base):
     article_count = Column(Integer, nullable=False)
     passage_count = Column(Integer, nullable=False)
     checksum = Column(String(64), nullable=False)
+    synonyms = Column(JSON, nullable=False, default=dict)
 
 
 class KbArticle(Base):

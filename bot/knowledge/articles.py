@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import yaml
 
@@ -86,6 +86,7 @@ class KnowledgeBase:
     root: Path
     company: Optional[str] = None
     topics: dict[str, Topic] = field(default_factory=dict)
+    synonyms: dict[str, str] = field(default_factory=dict)
     articles: list[Article] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -135,6 +136,13 @@ def _load_topics(path: Path, kb: KnowledgeBase) -> None:
         return
     company = data.get("company")
     kb.company = str(company) if company else None
+    synonyms = data.get("synonyms") or {}
+    if not isinstance(synonyms, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in synonyms.items()
+    ):
+        kb.problems.append(Problem(path, 1, "`synonyms` must map visitor words to the words articles use (text: text)"))
+    else:
+        kb.synonyms = {k.strip().lower(): v.strip().lower() for k, v in synonyms.items()}
     for index, entry in enumerate(data["topics"]):
         if not isinstance(entry, dict) or not entry.get("id") or not entry.get("title"):
             kb.problems.append(Problem(path, 0, f"topic #{index + 1} needs an `id` and a `title`"))
@@ -315,8 +323,3 @@ def _check_cross_references(kb: KnowledgeBase) -> None:
                 kb.problems.append(Problem(article.path, 1, f"related article {target!r} does not exist"))
             elif target == article.id:
                 kb.problems.append(Problem(article.path, 1, "article lists itself as related"))
-
-
-def describe(value: Any) -> str:
-    """A short human description of a YAML value, for error messages."""
-    return type(value).__name__

@@ -48,8 +48,8 @@ class IndexReport:
     changed: bool
 
 
-def checksum_of(articles: Iterable[IndexedArticle]) -> str:
-    digest = hashlib.sha256()
+def checksum_of(articles: Iterable[IndexedArticle], synonyms: dict[str, str]) -> str:
+    digest = hashlib.sha256(json.dumps(synonyms, sort_keys=True).encode())
     for article in sorted(articles, key=lambda a: a.id):
         digest.update(json.dumps(article.__dict__, sort_keys=True, default=list).encode())
     return digest.hexdigest()
@@ -65,7 +65,7 @@ def write_index(
     if not kb.ok:
         raise KnowledgeBaseInvalid(kb.problems)
     indexed = [IndexedArticle.from_article(a) for a in kb.articles]
-    checksum = checksum_of(indexed)
+    checksum = checksum_of(indexed, kb.synonyms)
     passage_count = sum(len(a.sections) for a in kb.articles)
     articles: Iterable[Article] = progress(kb.articles) if progress else kb.articles
 
@@ -105,6 +105,7 @@ def write_index(
             article_count=len(kb.articles),
             passage_count=passage_count,
             checksum=checksum,
+            synonyms=kb.synonyms,
         )
         if state is None:
             session.add(KbIndexState(id=1, **values))
@@ -122,8 +123,10 @@ def read_index_state(db_url: Optional[str] = None) -> Optional[KbIndexState]:
         return None  # tables not created yet
 
 
-def _read_articles(db_url: Optional[str]) -> list[IndexedArticle]:
+def _read_index(db_url: Optional[str]) -> tuple[list[IndexedArticle], dict[str, str]]:
     with session_scope(db_url) as session:
+        state = session.get(KbIndexState, 1)
+        synonyms = dict(state.synonyms) if state is not None else {}
         rows = session.execute(select(KbArticle).order_by(KbArticle.id)).scalars().all()
         passages = session.execute(
             select(KbPassage).order_by(KbPassage.article_id, KbPassage.position)
@@ -131,7 +134,7 @@ def _read_articles(db_url: Optional[str]) -> list[IndexedArticle]:
     sections: dict[str, list[tuple[str, str]]] = {}
     for passage in passages:
         sections.setdefault(passage.article_id, []).append((passage.heading, passage.text))
-    return [
+    articles = [
         IndexedArticle(
             id=row.id,
             title=row.title,
@@ -146,6 +149,7 @@ def _read_articles(db_url: Optional[str]) -> list[IndexedArticle]:
         )
         for row in rows
     ]
+    return articles, synonyms
 
 
 _loaded: dict[str, tuple[str, PassageIndex]] = {}
@@ -164,9 +168,9 @@ def load_live_index(db_url: Optional[str] = None) -> PassageIndex:
     with _load_lock:
         cached = _loaded.get(url)
         if cached is None or cached[0] != state.checksum:
-            articles = _read_articles(url)
+            articles, synonyms = _read_index(url)
             # Keyed by what was actually read, in case an index was written meanwhile.
-            cached = (checksum_of(articles), PassageIndex(articles))
+            cached = (checksum_of(articles, synonyms), PassageIndex(articles, synonyms))
             _loaded[url] = cached
     return cached[1]
 

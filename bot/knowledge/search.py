@@ -8,14 +8,14 @@ evaluation, so all three apply exactly the same gating and threshold.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Iterable, Optional, Sequence
 
 import bm25s
 import numpy as np
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from bot.knowledge.articles import Article
 from bot.knowledge.text import stem, terms, words
@@ -35,11 +35,27 @@ HIDDEN_KINDS = {
     IntentLevel.CLEAR: frozenset(),
 }
 
-# An answer must cover this share of the query's informative terms (IDF-weighted)...
-MIN_COVERAGE = 0.5
-# ...and reach this BM25 score on its best passage. Both tuned with `make eval-kb`.
-MIN_SCORE = 2.0
+# An answer must cover this share of the query's words, each weighted by how informative
+# it is (IDF). A BM25 score threshold was measured too and added nothing (docs/search.md).
+# Tuned on a third of the labelled queries with `make eval-kb --tune`.
+MIN_COVERAGE = 0.45
+# A corrected typo counts for this share of the word's weight: the correction may be wrong.
+TYPO_CONFIDENCE = 0.7
+# Glossary words add to a passage's score at this share of the visitor's own words.
+SYNONYM_WEIGHT = 0.6
+# Weight of a word the knowledge base never uses, relative to its rarest word.
+UNKNOWN_WORD_WEIGHT = 1.3
+# Only this many best-scoring articles are checked for coverage: bounded work per query.
+MAX_CANDIDATES = 50
 OVERVIEW = "Overview"
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    term: str  # the stem of the visitor's word
+    weight: float  # its IDF; words the knowledge base never uses weigh the most
+    alternatives: frozenset[str]  # index terms that count as this word: itself, a typo fix, synonyms
+    confidence: float  # below 1 when the match relies on a typo correction
 
 
 @dataclass(frozen=True)
@@ -115,8 +131,9 @@ class _Doc:
 class PassageIndex:
     """An in-memory BM25 index of every section (plus one overview per article)."""
 
-    def __init__(self, articles: Sequence[IndexedArticle]) -> None:
+    def __init__(self, articles: Sequence[IndexedArticle], synonyms: Optional[dict[str, str]] = None) -> None:
         self.articles = list(articles)
+        self.synonyms = dict(synonyms or {})
         self.docs: list[_Doc] = []
         corpus: list[list[str]] = []
         surface_words: set[str] = set()
@@ -143,40 +160,65 @@ class PassageIndex:
                 document_frequency[term] = document_frequency.get(term, 0) + 1
         n = max(len(self.docs), 1)
         self._idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in document_frequency.items()}
-        # A word the knowledge base never uses is as informative as the rarest word it does.
-        self._unknown_idf = math.log(1 + (n - 0.5) / 1.5)
-        self._surface_words = sorted(surface_words)
+        # A word the knowledge base never uses is nearly as informative as its rarest word:
+        # off-domain questions are made of such words.
+        self._unknown_idf = UNKNOWN_WORD_WEIGHT * math.log(1 + (n - 0.5) / 1.5)
+        self._surface_by_initial: dict[str, list[str]] = {}
+        for word in sorted(surface_words):
+            self._surface_by_initial.setdefault(word[0], []).append(word)
+        self._synonyms: dict[tuple[str, ...], frozenset[str]] = {}
+        for phrase, expansion in self.synonyms.items():
+            key = tuple(dict.fromkeys(terms(phrase)))
+            if key:
+                self._synonyms[key] = self._synonyms.get(key, frozenset()) | frozenset(terms(expansion))
         self._doc_article = np.array([d.article for d in self.docs], dtype=np.int64)
         self._article_docs: list[list[int]] = [[] for _ in self.articles]
         for doc_number, doc in enumerate(self.docs):
             self._article_docs[doc.article].append(doc_number)
+        self._article_starts = np.array([docs[0] for docs in self._article_docs], dtype=np.int64)
         self._article_terms = [
             frozenset().union(*(self.docs[i].terms for i in doc_numbers))
             for doc_numbers in self._article_docs
         ]
 
     @classmethod
-    def from_articles(cls, articles: Iterable[Article]) -> "PassageIndex":
-        return cls([IndexedArticle.from_article(a) for a in articles])
+    def from_articles(cls, articles: Iterable[Article], synonyms: Optional[dict[str, str]] = None) -> "PassageIndex":
+        return cls([IndexedArticle.from_article(a) for a in articles], synonyms)
 
     def __len__(self) -> int:
         return len(self.docs)
 
-    def query_terms(self, query: str) -> list[str]:
-        """Stems of the query, with unknown words corrected to a close knowledge-base word."""
-        result = []
-        for word in dict.fromkeys(words(query)):
+    def analyse(self, query: str) -> list[QueryTerm]:
+        """The query's terms, each with its weight and the index terms that count as a match.
+
+        Unknown words are corrected to a close knowledge-base word when one exists
+        (visitors misspell), and glossary entries add the words the articles use.
+        """
+        found: dict[str, QueryTerm] = {}
+        for word in words(query):
             term = stem(word)
-            if term not in self._vocab and len(word) >= 4:
-                term = self._correct(word) or term
-            result.append(term)
-        return result
+            if term in found:
+                continue
+            if term in self._vocab:
+                found[term] = QueryTerm(term, self._idf[term], frozenset({term}), 1.0)
+                continue
+            corrected = self._correct(word)
+            alternatives = frozenset({corrected}) if corrected else frozenset()
+            found[term] = QueryTerm(term, self._unknown_idf, alternatives, TYPO_CONFIDENCE if corrected else 1.0)
+        for phrase_terms, expansion in self._synonyms.items():
+            if all(t in found for t in phrase_terms):
+                for t in phrase_terms:
+                    current = found[t]
+                    found[t] = replace(current, alternatives=current.alternatives | expansion)
+        return list(found.values())
 
     def _correct(self, word: str) -> Optional[str]:
-        max_distance = 1 if len(word) <= 5 else 2
-        match = process.extractOne(
-            word, self._surface_words, scorer=Levenshtein.distance, score_cutoff=max_distance
-        )
+        """A knowledge-base word one or two edits from `word` with the same first letter."""
+        if len(word) < 4 or word.isdigit():
+            return None
+        max_distance = 1 if len(word) <= 7 else 2
+        candidates = self._surface_by_initial.get(word[0], ())
+        match = process.extractOne(word, candidates, scorer=OSA.distance, score_cutoff=max_distance)
         return stem(match[0]) if match else None
 
     def search(
@@ -186,39 +228,41 @@ class PassageIndex:
         intent: IntentLevel = IntentLevel.NONE,
         exclude: Iterable[str] = (),
         min_coverage: float = MIN_COVERAGE,
-        min_score: float = MIN_SCORE,
     ) -> list[SearchResult]:
         """The `k` best answerable articles for `query`, best first; empty when none is good enough."""
-        query_terms = self.query_terms(query)
-        if not query_terms or not self.docs:
+        analysed = self.analyse(query)
+        if not analysed or not self.docs:
             return []
-        known = [t for t in query_terms if t in self._vocab]
-        weights = {t: self._idf.get(t, self._unknown_idf) for t in query_terms}
-        total_weight = sum(weights.values())
-        if not known:
+        # A word the index knows scores as itself and its glossary words score at a discount;
+        # for an unknown word, its typo fix or glossary words are all it has, at full weight.
+        direct = sorted({t.term for t in analysed if t.term in self._vocab} | {
+            a for t in analysed if t.term not in self._vocab for a in t.alternatives if a in self._vocab
+        })
+        expanded = sorted({a for t in analysed for a in t.alternatives if a in self._vocab} - set(direct))
+        if not direct and not expanded:
             return []
-        scores = self._bm25.get_scores(known)
+        scores = self._bm25.get_scores(direct) if direct else np.zeros(len(self.docs))
+        if expanded:
+            scores = scores + SYNONYM_WEIGHT * self._bm25.get_scores(expanded)
+        total_weight = sum(t.weight for t in analysed)
 
         hidden = HIDDEN_KINDS[IntentLevel(intent)]
         excluded = set(exclude)
-        best_doc: dict[int, int] = {}
-        order = np.argsort(-scores, kind="stable")
-        for doc_number in order:
-            if scores[doc_number] <= 0:
-                break
-            article_number = int(self._doc_article[doc_number])
-            if article_number not in best_doc:
-                best_doc[article_number] = int(doc_number)
-
+        # Documents are stored article by article, so each article's best score is one reduceat.
+        article_scores = np.maximum.reduceat(scores, self._article_starts)
         results: list[SearchResult] = []
-        for article_number, doc_number in best_doc.items():
+        for article_number in np.argsort(-article_scores, kind="stable")[:MAX_CANDIDATES]:
+            score = float(article_scores[article_number])
+            if score <= 0:
+                break  # sorted: no further article shares a word with the query
             article = self.articles[article_number]
             if article.kind in hidden or article.id in excluded:
                 continue
-            score = float(scores[doc_number])
-            matched = self._article_terms[article_number]
-            coverage = sum(w for t, w in weights.items() if t in matched) / total_weight
-            if coverage < min_coverage or score < min_score:
+            article_terms = self._article_terms[article_number]
+            coverage = sum(
+                t.weight * t.confidence for t in analysed if t.alternatives & article_terms
+            ) / total_weight
+            if coverage < min_coverage:
                 continue
             heading, passage = self._best_section(article_number, scores)
             results.append(

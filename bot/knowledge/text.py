@@ -12,22 +12,33 @@ import unicodedata
 from functools import lru_cache
 
 import snowballstemmer
-from bm25s.stopwords import STOPWORDS_EN
 
 _WORD = re.compile(r"[a-z0-9]+")
 _APOSTROPHES = re.compile(r"['\u2019\u2018`]")
-# Words that carry no topic in a visitor's question, on top of the usual stopwords.
-_CHAT_FILLER = frozenset(
-    {
-        "hi", "hello", "hey", "pls", "please", "thanks", "thank", "ok", "okay", "um", "im",
-        "ive", "dont", "doesnt", "cant", "wont", "isnt", "arent", "didnt", "theres",
-        "whats", "hows", "why", "really", "just", "get", "got", "getting", "also", "even",
-        "still", "anyone", "anything", "something", "know", "like", "would", "could",
-        "should", "us", "our", "ours", "we", "me", "my", "mine", "youre", "lot", "lots",
-        "much", "many", "way", "ways", "thing", "things", "keep", "keeps", "help",
-    }
+
+# Function words and chat filler: they say nothing about which problem a visitor has.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all almost along already also although always am among an and
+    another any anybody anyone anything anyway anywhere are arent around as at away back be became
+    because become been before being below between both but by can cannot cant could couldnt did didnt
+    do does doesnt doing done dont down during each either else enough etc even ever every everyone
+    everything few for from further get gets getting go goes going gone got gotten had hadnt has hasnt
+    have havent having he her here hers herself him himself his how hows however i id if ill im in
+    instead into is isnt it its itself ive just kind least less let lets like likely lot lots made make
+    makes many may maybe me might mine more most mostly much must my myself near need needs neither
+    never no nobody none nor not nothing now of off often oh ok okay on once one only onto or other
+    others otherwise our ours ourselves out over own per perhaps please pls quite rather really right
+    said same say says seem seems several shall she should shouldnt since so some somebody someone
+    something sometimes somewhat still such sure than thank thanks that thats the their theirs them
+    themselves then there theres these they theyre thing things think this those though through thus
+    till to too toward towards try trying um under until up upon us use used using very via want wants
+    was wasnt way ways we well were werent weve what whats whatever when whenever where whereas wherever
+    whether which while who whoever whole whom whose why will with within without wont would wouldnt
+    yeah yes yet you youd youll your youre yours yourself yourselves youve hi hello hey anymore keep
+    keeps kept tell know knows
+    """.split()
 )
-STOPWORDS = frozenset(STOPWORDS_EN) | _CHAT_FILLER
 _stemmer = snowballstemmer.stemmer("english")
 
 

@@ -121,3 +121,34 @@ def test_non_utf8_article_is_reported(tmp_path: Path) -> None:
     root = make_kb(tmp_path, {"a.md": article("a")})
     (root / "articles" / "latin1.md").write_bytes("---\nid: caf\xe9\n---\n".encode("latin-1"))
     assert any("not UTF-8" in m for m in messages(root))
+
+
+def test_the_default_knowledge_base_meets_the_content_brief() -> None:
+    kb = load_knowledge_base(DEFAULT_KB)
+    teaching = [a for a in kb.articles if a.kind in ("education", "case-study")]
+    assert len(teaching) >= 48
+    for topic in kb.topics:
+        assert sum(a.primary_topic == topic or topic in a.topics for a in teaching) >= 3, topic
+    assert any(a.kind == "pricing" for a in kb.articles)
+    assert sum(a.kind == "service" for a in kb.articles) >= 5
+    for article in teaching:
+        body_words = len(" ".join([article.intro, *(s.heading + " " + s.text for s in article.sections)]).split())
+        assert 250 <= body_words <= 700, (article.id, body_words)
+        assert article.why_it_matters and article.asks and article.related, article.id
+
+
+SALES_BOILERPLATE = ("contact us", "get in touch", "book a call", "request a quote", "free trial", "our team can help")
+
+
+def test_education_articles_carry_no_sales_boilerplate() -> None:
+    for article in load_knowledge_base(DEFAULT_KB).articles:
+        if article.kind in ("education", "case-study"):
+            text = " ".join([article.intro, *(s.text for s in article.sections)]).lower()
+            assert not [p for p in SALES_BOILERPLATE if p in text], article.id
+
+
+def test_synonyms_must_be_a_mapping_of_text(tmp_path: Path) -> None:
+    root = make_kb(tmp_path, {"a.md": article("a")}, topics=TOPICS + "synonyms: [cpc, ctr]\n")
+    assert any("`synonyms` must map" in m for m in messages(root))
+    good = make_kb(tmp_path / "good", {"a.md": article("a")}, topics=TOPICS + "synonyms:\n  CPC: cost per click\n")
+    assert load_knowledge_base(good).synonyms == {"cpc": "cost per click"}

@@ -62,7 +62,7 @@ def test_a_broken_article_is_refused_and_the_last_good_index_keeps_serving(
         write_index(kb, sqlite_url)
     assert any("broken.md" in str(p.path) for p in refused.value.problems)
     assert read_index_state(sqlite_url).checksum == before.checksum
-    assert search_passages("my skillet is covered in rust", db_url=sqlite_url)[0].id == "rusty-cast-iron-skillet"
+    assert search_passages("rust spots on my cast iron skillet", db_url=sqlite_url)[0].id == "rusty-cast-iron-skillet"
 
 
 def test_reindexing_after_an_edit_changes_answers_without_a_restart(sqlite_url: str, tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from tests.conftest import COOKWARE_KB, DEFAULT_KB
 
 @pytest.fixture(scope="module")
 def index() -> PassageIndex:
-    return PassageIndex.from_articles(load_knowledge_base(DEFAULT_KB).articles)
+    kb = load_knowledge_base(DEFAULT_KB)
+    return PassageIndex.from_articles(kb.articles, kb.synonyms)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +49,16 @@ def test_sales_pages_are_gated_by_intent(index: PassageIndex) -> None:
     assert "pricing" in kinds_at[IntentLevel.CLEAR]
 
 
+def test_glossary_words_reach_articles_that_use_other_words(index: PassageIndex) -> None:
+    assert "remarketing" in index.synonyms
+    assert index.search("remarketing", k=1)[0].id == "visitors-never-return-retargeting"
+
+
+def test_typos_are_corrected_to_words_of_the_knowledge_base(index: PassageIndex) -> None:
+    (term,) = index.analyse("newsleter")
+    assert term.alternatives == {"newslett"} and term.confidence < 1
+
+
 def test_excluded_articles_are_skipped(index: PassageIndex) -> None:
     first = index.search("our emails go to spam", k=1)[0]
     again = index.search("our emails go to spam", k=3, exclude=[first.id])
@@ -55,7 +66,9 @@ def test_excluded_articles_are_skipped(index: PassageIndex) -> None:
 
 
 def test_another_companys_knowledge_base_works_unchanged() -> None:
-    cookware = PassageIndex.from_articles(load_knowledge_base(COOKWARE_KB).articles)
+    kb = load_knowledge_base(COOKWARE_KB)
+    cookware = PassageIndex.from_articles(kb.articles, kb.synonyms)
     assert cookware.search("my skillet has gone rusty")[0].id == "rusty-cast-iron-skillet"
     assert cookware.search("my pan does nothing on the induction hob")[0].id == "pan-not-working-on-induction"
+    assert cookware.search("my knife squashes tomatoes")[0].id == "dull-knife-crushes-tomatoes"
     assert cookware.search("our emails land in spam") == []

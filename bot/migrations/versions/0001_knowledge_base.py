@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("article_count", sa.Integer, nullable=False),
         sa.Column("passage_count", sa.Integer, nullable=False),
         sa.Column("checksum", sa.String(64), nullable=False),
+        sa.Column("synonyms", sa.JSON, nullable=False),
     )
     op.create_table(
         "kb_articles",
