@@ -76,7 +76,7 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
             for problem in kb.problems:
                 print(problem.format(), file=sys.stderr)
             return 1
-        index = PassageIndex.from_articles(kb.articles, kb.synonyms)
+        index = PassageIndex.from_knowledge_base(kb)
     else:
         try:
             index = load_live_index(settings.db_url)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declarative_base
 
 Base: Any = declarative_base()
@@ -27,6 +27,7 @@ class KbIndexState(Base):
     passage_count = Column(Integer, nullable=False)
     checksum = Column(String(64), nullable=False)
     synonyms = Column(JSON, nullable=False, default=dict)
+    topics = Column(JSON, nullable=False, default=dict)
 
 
 class KbArticle(Base):
@@ -54,3 +55,28 @@ class KbPassage(Base):
     position = Column(Integer, nullable=False)
     heading = Column(Text, nullable=False)
     text = Column(Text, nullable=False)
+
+
+class ContentGap(Base):
+    """A visitor question no article answered well: work for the marketing team."""
+
+    __tablename__ = "content_gaps"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    question = Column(Text, nullable=False)
+    closest_topic = Column(String(200), nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class ArticleFeedback(Base):
+    """Whether an article helped the visitor it was shown to."""
+
+    __tablename__ = "article_feedback"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    article_id = Column(String(200), nullable=False, index=True)
+    helpful = Column(Boolean, nullable=False)
+    comment = Column(Text, nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False)

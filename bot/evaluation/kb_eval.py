@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kb = load_knowledge_base(args.kb_dir)
     if not kb.ok:
         raise SystemExit(f"{len(kb.problems)} problem(s) in {args.kb_dir}: run `lantern kb check`")
-    index = PassageIndex.from_articles(kb.articles, kb.synonyms)
+    index = PassageIndex.from_knowledge_base(kb)
     queries = load_queries()
     tuning, held_out = tuning_split(queries)
     print(f"knowledge base: {len(kb.articles)} articles, {len(index)} indexed passages; {len(queries)} queries")

@@ -48,8 +48,8 @@ class IndexReport:
     changed: bool
 
 
-def checksum_of(articles: Iterable[IndexedArticle], synonyms: dict[str, str]) -> str:
-    digest = hashlib.sha256(json.dumps(synonyms, sort_keys=True).encode())
+def checksum_of(articles: Iterable[IndexedArticle], synonyms: dict[str, str], topics: dict[str, str]) -> str:
+    digest = hashlib.sha256(json.dumps([synonyms, topics], sort_keys=True).encode())
     for article in sorted(articles, key=lambda a: a.id):
         digest.update(json.dumps(article.__dict__, sort_keys=True, default=list).encode())
     return digest.hexdigest()
@@ -65,7 +65,8 @@ def write_index(
     if not kb.ok:
         raise KnowledgeBaseInvalid(kb.problems)
     indexed = [IndexedArticle.from_article(a) for a in kb.articles]
-    checksum = checksum_of(indexed, kb.synonyms)
+    topics = {topic.id: topic.title for topic in kb.topics.values()}
+    checksum = checksum_of(indexed, kb.synonyms, topics)
     passage_count = sum(len(a.sections) for a in kb.articles)
     articles: Iterable[Article] = progress(kb.articles) if progress else kb.articles
 
@@ -106,6 +107,7 @@ def write_index(
             passage_count=passage_count,
             checksum=checksum,
             synonyms=kb.synonyms,
+            topics=topics,
         )
         if state is None:
             session.add(KbIndexState(id=1, **values))
@@ -123,10 +125,11 @@ def read_index_state(db_url: Optional[str] = None) -> Optional[KbIndexState]:
         return None  # tables not created yet
 
 
-def _read_index(db_url: Optional[str]) -> tuple[list[IndexedArticle], dict[str, str]]:
+def _read_index(db_url: Optional[str]) -> tuple[list[IndexedArticle], dict[str, str], dict[str, str]]:
     with session_scope(db_url) as session:
         state = session.get(KbIndexState, 1)
         synonyms = dict(state.synonyms) if state is not None else {}
+        topics = dict(state.topics) if state is not None else {}
         rows = session.execute(select(KbArticle).order_by(KbArticle.id)).scalars().all()
         passages = session.execute(
             select(KbPassage).order_by(KbPassage.article_id, KbPassage.position)
@@ -149,7 +152,7 @@ def _read_index(db_url: Optional[str]) -> tuple[list[IndexedArticle], dict[str, 
         )
         for row in rows
     ]
-    return articles, synonyms
+    return articles, synonyms, topics
 
 
 _loaded: dict[str, tuple[str, PassageIndex]] = {}
@@ -168,9 +171,9 @@ def load_live_index(db_url: Optional[str] = None) -> PassageIndex:
     with _load_lock:
         cached = _loaded.get(url)
         if cached is None or cached[0] != state.checksum:
-            articles, synonyms = _read_index(url)
+            articles, synonyms, topics = _read_index(url)
             # Keyed by what was actually read, in case an index was written meanwhile.
-            cached = (checksum_of(articles, synonyms), PassageIndex(articles, synonyms))
+            cached = (checksum_of(articles, synonyms, topics), PassageIndex(articles, synonyms, topics))
             _loaded[url] = cached
     return cached[1]
 

@@ -17,7 +17,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge.articles import Article
+from bot.knowledge.articles import Article, KnowledgeBase
 from bot.knowledge.text import stem, terms, words
 
 
@@ -131,9 +131,16 @@ class _Doc:
 class PassageIndex:
     """An in-memory BM25 index of every section (plus one overview per article)."""
 
-    def __init__(self, articles: Sequence[IndexedArticle], synonyms: Optional[dict[str, str]] = None) -> None:
+    def __init__(
+        self,
+        articles: Sequence[IndexedArticle],
+        synonyms: Optional[dict[str, str]] = None,
+        topics: Optional[dict[str, str]] = None,
+    ) -> None:
         self.articles = list(articles)
         self.synonyms = dict(synonyms or {})
+        self.topics = dict(topics or {})  # topic id -> title
+        self._by_id = {a.id: a for a in self.articles}
         self.docs: list[_Doc] = []
         corpus: list[list[str]] = []
         surface_words: set[str] = set()
@@ -182,8 +189,22 @@ class PassageIndex:
         ]
 
     @classmethod
-    def from_articles(cls, articles: Iterable[Article], synonyms: Optional[dict[str, str]] = None) -> "PassageIndex":
-        return cls([IndexedArticle.from_article(a) for a in articles], synonyms)
+    def from_knowledge_base(cls, kb: KnowledgeBase) -> "PassageIndex":
+        return cls(
+            [IndexedArticle.from_article(a) for a in kb.articles],
+            kb.synonyms,
+            {topic.id: topic.title for topic in kb.topics.values()},
+        )
+
+    def article(self, article_id: str) -> Optional[IndexedArticle]:
+        return self._by_id.get(article_id)
+
+    def may_show(self, article: IndexedArticle, intent: IntentLevel = IntentLevel.NONE) -> bool:
+        """Whether `article`'s kind may be shown at this level of buying intent."""
+        return article.kind not in HIDDEN_KINDS[IntentLevel(intent)]
+
+    def topic_title(self, topic_id: str) -> str:
+        return self.topics.get(topic_id, topic_id.replace("-", " "))
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -246,7 +267,6 @@ class PassageIndex:
             scores = scores + SYNONYM_WEIGHT * self._bm25.get_scores(expanded)
         total_weight = sum(t.weight for t in analysed)
 
-        hidden = HIDDEN_KINDS[IntentLevel(intent)]
         excluded = set(exclude)
         # Documents are stored article by article, so each article's best score is one reduceat.
         article_scores = np.maximum.reduceat(scores, self._article_starts)
@@ -256,7 +276,7 @@ class PassageIndex:
             if score <= 0:
                 break  # sorted: no further article shares a word with the query
             article = self.articles[article_number]
-            if article.kind in hidden or article.id in excluded:
+            if not self.may_show(article, intent) or article.id in excluded:
                 continue
             article_terms = self._article_terms[article_number]
             coverage = sum(

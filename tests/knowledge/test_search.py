@@ -8,7 +8,7 @@ from tests.conftest import COOKWARE_KB, DEFAULT_KB
 @pytest.fixture(scope="module")
 def index() -> PassageIndex:
     kb = load_knowledge_base(DEFAULT_KB)
-    return PassageIndex.from_articles(kb.articles, kb.synonyms)
+    return PassageIndex.from_knowledge_base(kb)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_excluded_articles_are_skipped(index: PassageIndex) -> None:
 
 def test_another_companys_knowledge_base_works_unchanged() -> None:
     kb = load_knowledge_base(COOKWARE_KB)
-    cookware = PassageIndex.from_articles(kb.articles, kb.synonyms)
+    cookware = PassageIndex.from_knowledge_base(kb)
     assert cookware.search("my skillet has gone rusty")[0].id == "rusty-cast-iron-skillet"
     assert cookware.search("my pan does nothing on the induction hob")[0].id == "pan-not-working-on-induction"
     assert cookware.search("my knife squashes tomatoes")[0].id == "dull-knife-crushes-tomatoes"

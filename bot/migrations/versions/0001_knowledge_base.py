@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("passage_count", sa.Integer, nullable=False),
         sa.Column("checksum", sa.String(64), nullable=False),
         sa.Column("synonyms", sa.JSON, nullable=False),
+        sa.Column("topics", sa.JSON, nullable=False),
     )
     op.create_table(
         "kb_articles",

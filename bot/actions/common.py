@@ -1,0 +1,50 @@
+"""Small helpers the action modules share: reading the tracker, showing a passage."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.teaching import Passage
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("text") or "").strip()
+
+
+def shown_articles(tracker: Tracker) -> List[str]:
+    return list(tracker.get_slot("shown_articles") or [])
+
+
+def show_passage(
+    dispatcher: CollectingDispatcher,
+    passage: Passage,
+    shown: List[str],
+    response: str = "utter_article",
+) -> Dict[Text, Any]:
+    """Utter a passage; returns the slot values that record it as shown."""
+    dispatcher.utter_message(
+        response=response,
+        title=passage.title,
+        heading=passage.heading,
+        excerpt=passage.excerpt,
+        why_it_matters=passage.why_it_matters,
+        url=passage.url,
+    )
+    if passage.article_id not in shown:
+        shown.append(passage.article_id)
+    values = {"shown_articles": shown, "current_article": passage.article_id, "current_heading": passage.heading}
+    if response == "utter_article":
+        values["opened_heading"] = passage.heading  # where "tell me more" stops after wrapping
+    return values
+
+
+def slot_events(values: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    return [SlotSet(name, value) for name, value in values.items()]

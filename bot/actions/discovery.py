@@ -1,0 +1,96 @@
+"""Discovery: collect the problem, what the visitor sees, what it costs them and what they tried."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.common import latest_intent, latest_text
+from bot.actions.teach import answer_with_articles
+from bot.discovery import SKIPPED
+
+DISCOVERY_SLOTS = ("symptoms", "impact", "tried")
+# Replies that mean "no answer" rather than being the answer.
+NO_ANSWER_INTENTS = {"skip", "dont_know", "deny"}
+# Messages that are not answers: handled, then the same question is asked again.
+ASIDE_RESPONSES = {
+    "bot_challenge": "utter_iamabot",
+    "ask_identity": "utter_identity",
+    "insult": "utter_insult",
+    "other_language": "utter_english_only",
+    "out_of_scope": "utter_out_of_scope",
+    "request_human_support": "utter_human_support",
+    "greet": "utter_back_to_discovery",
+}
+QUESTION_INTENTS = {"ask_question", "ask_services"}
+
+
+class ActionStartDiscovery(Action):
+    """Take the visitor's description as the problem and start a fresh discovery."""
+
+    def name(self) -> Text:
+        return "action_start_discovery"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(response="utter_start_discovery")
+        return [
+            SlotSet("problem", latest_text(tracker)),
+            SlotSet("symptoms", None),
+            SlotSet("impact", None),
+            SlotSet("tried", None),
+            SlotSet("teach_after_discovery", True),
+        ]
+
+
+class ValidateDiscoveryForm(FormValidationAction):
+    """Every reply during discovery passes here: answers are kept, skips recorded, asides handled."""
+
+    def __init__(self, db_url: Optional[str] = None) -> None:
+        self._db_url = db_url
+
+    def name(self) -> Text:
+        return "validate_discovery_form"
+
+    async def validate_symptoms(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._validate("symptoms", value, dispatcher, tracker)
+
+    async def validate_impact(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._validate("impact", value, dispatcher, tracker)
+
+    async def validate_tried(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._validate("tried", value, dispatcher, tracker)
+
+    def _validate(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[Text, Any]:
+        if value is None:
+            # A reset by action_start_discovery, not a reply: nothing to validate.
+            return {slot: None}
+        intent = latest_intent(tracker)
+        remaining = DISCOVERY_SLOTS[DISCOVERY_SLOTS.index(slot) :]
+        if intent in NO_ANSWER_INTENTS:
+            return {slot: SKIPPED}
+        if intent == "stop_discovery":
+            return {name: SKIPPED for name in remaining}
+        if intent == "goodbye":
+            dispatcher.utter_message(response="utter_goodbye")
+            return {**{name: SKIPPED for name in remaining}, "teach_after_discovery": False}
+        if intent == "why_do_you_ask":
+            dispatcher.utter_message(response=f"utter_why_ask_{slot}")
+            return {slot: None}
+        if intent in ASIDE_RESPONSES:
+            dispatcher.utter_message(response=ASIDE_RESPONSES[intent])
+            return {slot: None}
+        if intent in QUESTION_INTENTS:
+            # Changing the subject: answer now, then discovery resumes with the same question;
+            # "just show me" or "skip" from here ends or shortens it, as the visitor prefers.
+            shown = answer_with_articles(dispatcher, tracker, latest_text(tracker), k=1, db_url=self._db_url)
+            dispatcher.utter_message(response="utter_back_to_discovery")
+            return {**shown, slot: None}
+        return {slot: str(value).strip() or SKIPPED}

@@ -1,0 +1,65 @@
+"""What visitors teach the marketing team: questions nobody answered, articles that helped or not."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import func, select
+
+from bot.db import session_scope
+from bot.models import ArticleFeedback, ContentGap
+
+MAX_STORED_CHARS = 4000
+
+
+def record_content_gap(
+    conversation_id: str, question: str, closest_topic: Optional[str] = None, db_url: Optional[str] = None
+) -> None:
+    with session_scope(db_url) as session:
+        session.add(
+            ContentGap(
+                conversation_id=conversation_id,
+                question=question[:MAX_STORED_CHARS],
+                closest_topic=closest_topic,
+                created_at=datetime.now(timezone.utc),
+            )
+        )
+
+
+def record_article_feedback(
+    conversation_id: str,
+    article_id: str,
+    helpful: bool,
+    comment: Optional[str] = None,
+    db_url: Optional[str] = None,
+) -> None:
+    with session_scope(db_url) as session:
+        session.add(
+            ArticleFeedback(
+                conversation_id=conversation_id,
+                article_id=article_id,
+                helpful=helpful,
+                comment=comment[:MAX_STORED_CHARS] if comment else None,
+                created_at=datetime.now(timezone.utc),
+            )
+        )
+
+
+def recent_content_gaps(limit: int = 50, db_url: Optional[str] = None) -> list[ContentGap]:
+    with session_scope(db_url) as session:
+        query = select(ContentGap).order_by(ContentGap.created_at.desc(), ContentGap.id.desc()).limit(limit)
+        return list(session.execute(query).scalars())
+
+
+def feedback_by_article(db_url: Optional[str] = None) -> list[tuple[str, int, int]]:
+    """(article id, times it helped, times it didn't), most shown first."""
+    with session_scope(db_url) as session:
+        rows = session.execute(
+            select(ArticleFeedback.article_id, ArticleFeedback.helpful, func.count())
+            .group_by(ArticleFeedback.article_id, ArticleFeedback.helpful)
+        ).all()
+    totals: dict[str, list[int]] = {}
+    for article_id, was_helpful, count in rows:
+        totals.setdefault(article_id, [0, 0])[0 if was_helpful else 1] += count
+    return sorted(((a, h, n) for a, (h, n) in totals.items()), key=lambda r: -(r[1] + r[2]))

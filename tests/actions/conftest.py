@@ -1,0 +1,51 @@
+"""Builders for real `Tracker` objects and a temporary indexed database."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional
+
+import pytest
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.knowledge.index_store import write_index
+from tests.conftest import DEFAULT_KB
+
+
+def make_tracker(
+    text: str,
+    intent: str = "describe_problem",
+    slots: Optional[dict[str, Any]] = None,
+    sender_id: str = "visitor-1",
+    active_loop: Optional[str] = None,
+) -> Tracker:
+    return Tracker.from_dict(
+        {
+            "sender_id": sender_id,
+            "slots": slots or {},
+            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {"name": active_loop} if active_loop else {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+def run_action(action: Action, tracker: Tracker) -> tuple[CollectingDispatcher, dict[str, Any]]:
+    """Run an action; returns the dispatcher and the slots it set."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    return [m.get("response") for m in dispatcher.messages]
+
+
+@pytest.fixture
+def indexed_db(sqlite_url: str) -> str:
+    write_index(DEFAULT_KB, sqlite_url)
+    return sqlite_url

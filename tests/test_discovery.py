@@ -1,0 +1,37 @@
+from bot.discovery import SKIPPED, DiscoverySummary, given, reflect, restate, search_queries
+
+
+def test_first_person_is_reflected_in_the_visitors_own_words() -> None:
+    assert reflect("Nobody visits our site since we relaunched!") == "Nobody visits your site since you relaunched"
+    assert reflect("I'm losing sales and my boss is cross") == "you're losing sales and your boss is cross"
+
+
+def test_very_long_answers_are_trimmed_for_quoting() -> None:
+    reflected = reflect("word " * 200)
+    assert len(reflected) <= 240 and reflected.endswith("…")
+
+
+def test_skipped_and_blank_answers_count_as_missing() -> None:
+    assert given(SKIPPED) is None and given("   ") is None and given(None) is None
+    assert given(" since march ") == "since march"
+
+
+def test_restatement_names_problem_symptoms_and_why_it_matters() -> None:
+    summary = DiscoverySummary.from_answers(
+        "our newsletter goes to spam", "open rates halved since march", "we lose repeat orders", SKIPPED
+    )
+    assert restate(summary) == (
+        "So: your newsletter goes to spam (open rates halved since march), "
+        "and it matters because you lose repeat orders."
+    )
+
+
+def test_restatement_with_only_the_problem_and_what_was_tried() -> None:
+    summary = DiscoverySummary.from_answers("our site is slow", SKIPPED, None, "we tried a faster host")
+    assert restate(summary) == "So: your site is slow. Already tried: a faster host."
+
+
+def test_search_tries_problem_with_symptoms_then_problem_alone() -> None:
+    summary = DiscoverySummary.from_answers("emails go to spam", "since march", None, None)
+    assert search_queries(summary) == ["emails go to spam", "emails go to spam since march"]
+    assert search_queries(DiscoverySummary("emails go to spam")) == ["emails go to spam"]
