@@ -123,6 +123,65 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_leads_list(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.handoff.leads import list_leads
+
+    rows = list_leads(settings.db_url, limit=args.limit)
+    if not rows:
+        print("no leads yet")
+    for lead, notes in rows:
+        delivery = ", ".join(f"{n.target}: {n.status}" for n in notes) or "no notification targets configured"
+        print(f"#{lead.id}  {lead.created_at:%Y-%m-%d %H:%M}  {lead.name} <{lead.email}>  "
+              f"{lead.company or '-'}  via {lead.channel}, follow up by {lead.follow_up}  [{delivery}]")
+    return 0
+
+
+def cmd_leads_show(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.handoff.leads import get_lead
+
+    found = get_lead(settings.db_url, args.id)
+    if found is None:
+        print(f"no lead #{args.id}", file=sys.stderr)
+        return 1
+    lead, notes = found
+    brief = lead.brief
+    print(f"Lead #{lead.id}  created {lead.created_at:%Y-%m-%d %H:%M %Z}  conversation {lead.conversation_id} ({lead.channel})")
+    print(f"  contact:   {lead.name} <{lead.email}>, {lead.company or 'no company given'}; follow up by {lead.follow_up}")
+    print(f"  consent:   contact {'yes' if lead.consent_contact else 'no'}, storage "
+          f"{'yes' if lead.consent_storage else 'no'}, given {lead.consent_at:%Y-%m-%d %H:%M %Z}")
+    print(f"  intent:    {lead.intent_level}: \u201c{lead.intent_evidence}\u201d")
+    for label, key in (("problem", "problem"), ("sees", "symptoms"), ("matters", "why_it_matters_to_them"),
+                       ("tried", "already_tried")):
+        print(f"  {label + ':':<10} {brief.get(key) or '(not said)'}")
+    for article in brief.get("articles_read", []):
+        helped = {True: "helped", False: "did not help", None: "no feedback"}[article.get("helped")]
+        print(f"  read:      {article['title']} ({helped}) {article['url']}")
+    for note in notes:
+        print(f"  notify {note.target}: {note.status}, {note.attempts} attempt(s)"
+              + (f", last error: {note.last_error}" if note.last_error else ""))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from bot.db import upgrade_schema
+    from bot.handoff.outbox import deliver_due, notifiers_from_settings, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    upgrade_schema(settings.db_url)
+    if args.once:
+        report = deliver_due(settings.db_url, notifiers_from_settings(settings))
+        print(f"delivered {report.delivered}, failed {report.failed}")
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        run_worker(settings, poll_seconds=args.poll)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def cmd_init_env(args: argparse.Namespace, settings: Settings) -> int:
     """Write a random API token to `.env` unless one is configured already."""
     if settings.api_token:
@@ -213,6 +272,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one server in the foreground (used by the Procfile)")
     serve.add_argument("server", choices=["rasa", "actions"])
     serve.set_defaults(func=cmd_serve)
+
+    leads = commands.add_parser("leads", help="leads handed to sales").add_subparsers(dest="leads_command", required=True)
+    leads_list = leads.add_parser("list", help="recent leads and their delivery status")
+    leads_list.add_argument("--limit", type=int, default=50)
+    leads_list.set_defaults(func=cmd_leads_list)
+    leads_show = leads.add_parser("show", help="one lead with its brief")
+    leads_show.add_argument("id", type=int)
+    leads_show.set_defaults(func=cmd_leads_show)
+
+    worker = commands.add_parser("worker", help="deliver lead notifications (the outbox) until stopped")
+    worker.add_argument("--once", action="store_true", help="one delivery round, then exit")
+    worker.add_argument("--poll", type=float, default=1.0, help="seconds between rounds when idle")
+    worker.set_defaults(func=cmd_worker)
 
     ready = commands.add_parser("wait-ready", help="wait for both servers and print their URLs")
     ready.add_argument("--timeout", type=float, default=300.0)

@@ -24,6 +24,10 @@ _PRONOUNS = {
 }
 _TOKEN = re.compile(r"[A-Za-z']+|[^A-Za-z']+")
 MAX_QUOTED_CHARS = 240
+_QUESTION_START = re.compile(
+    r"^\s*(?:how|what|whats|what's|why|when|where|which|who|can|could|should|would|is|are|do|does|did|will)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,15 @@ def reflect(text: str) -> str:
 
 
 _TRIED_PREFIX = re.compile(r"^(?:(?:we|i)\s+)?(?:have\s+|'ve\s+)?(?:already\s+)?tried\s+", re.IGNORECASE)
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether a reply during discovery is a question rather than an answer.
+
+    NLU alone is not trusted here: "open rates halved since march" can score as a
+    question, and mistaking an answer for a change of subject derails discovery.
+    """
+    return text.strip().endswith("?") or bool(_QUESTION_START.match(text))
 
 
 def restate(summary: DiscoverySummary) -> str:

@@ -80,3 +80,42 @@ class ArticleFeedback(Base):
     helpful = Column(Boolean, nullable=False)
     comment = Column(Text, nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class Lead(Base):
+    """A visitor who asked to buy and agreed to be contacted, with everything a rep needs."""
+
+    __tablename__ = "leads"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(64), nullable=False)
+    name = Column(Text, nullable=False)
+    email = Column(String(320), nullable=False)
+    company = Column(Text, nullable=True)
+    follow_up = Column(String(32), nullable=False)
+    consent_contact = Column(Boolean, nullable=False)
+    consent_storage = Column(Boolean, nullable=False)
+    consent_at = Column(DateTime(timezone=True), nullable=False)
+    intent_level = Column(String(16), nullable=False)
+    intent_evidence = Column(Text, nullable=False)
+    brief = Column(JSON, nullable=False)
+
+
+class OutboxNotification(Base):
+    """A notification to a rep channel, committed with its lead and delivered by the worker."""
+
+    __tablename__ = "notification_outbox"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    lead_id = Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False, index=True)
+    target = Column(String(32), nullable=False)
+    idempotency_key = Column(String(64), nullable=False, unique=True)
+    payload = Column(JSON, nullable=False)
+    status = Column(String(16), nullable=False, default="pending", index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime(timezone=True), nullable=False)
+    locked_until = Column(DateTime(timezone=True), nullable=True)
+    last_error = Column(Text, nullable=True)
+    delivered_at = Column(DateTime(timezone=True), nullable=True)

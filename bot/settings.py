@@ -39,6 +39,13 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     require_services: bool = False
     test_postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+    slack_webhook_url: Optional[str] = None
+    crm_webhook_url: Optional[str] = None
+    crm_webhook_secret: Optional[str] = None
+    business_hours: str = "Mon-Fri 09:00-17:00"
+    timezone: str = "UTC"
+    transcript_url_template: str = "{rasa_url}/conversations/{conversation_id}/tracker"
+    notify_timeout_seconds: float = 5.0
 
     @property
     def var_dir(self) -> Path:
@@ -127,6 +134,14 @@ def load_settings(
         require_services=_flag(env, "LANTERN_REQUIRE_SERVICES"),
         test_postgres_url=env.get(
             "LANTERN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+        slack_webhook_url=env.get("LANTERN_SLACK_WEBHOOK_URL") or None,
+        crm_webhook_url=env.get("LANTERN_CRM_WEBHOOK_URL") or None,
+        crm_webhook_secret=env.get("LANTERN_CRM_WEBHOOK_SECRET") or None,
+        business_hours=env.get("LANTERN_BUSINESS_HOURS", "Mon-Fri 09:00-17:00"),
+        timezone=env.get("LANTERN_TIMEZONE", "UTC"),
+        transcript_url_template=env.get(
+            "LANTERN_TRANSCRIPT_URL", "{rasa_url}/conversations/{conversation_id}/tracker"
         ),
     )
 

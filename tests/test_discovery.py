@@ -1,4 +1,4 @@
-from bot.discovery import SKIPPED, DiscoverySummary, given, reflect, restate, search_queries
+from bot.discovery import SKIPPED, DiscoverySummary, given, looks_like_question, reflect, restate, search_queries
 
 
 def test_first_person_is_reflected_in_the_visitors_own_words() -> None:
@@ -35,3 +35,10 @@ def test_search_tries_problem_with_symptoms_then_problem_alone() -> None:
     summary = DiscoverySummary.from_answers("emails go to spam", "since march", None, None)
     assert search_queries(summary) == ["emails go to spam", "emails go to spam since march"]
     assert search_queries(DiscoverySummary("emails go to spam")) == ["emails go to spam"]
+
+
+def test_questions_are_told_from_answers_by_their_form() -> None:
+    assert looks_like_question("how do i check my page speed")
+    assert looks_like_question("is that normal?")
+    assert not looks_like_question("open rates halved since march")
+    assert not looks_like_question("we lose about ten orders a week")

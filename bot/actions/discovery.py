@@ -10,8 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import latest_intent, latest_text
+from bot.actions.handoff import assess, offer_handoff
 from bot.actions.teach import answer_with_articles
-from bot.discovery import SKIPPED
+from bot.discovery import SKIPPED, looks_like_question
 
 DISCOVERY_SLOTS = ("symptoms", "impact", "tried")
 # Replies that mean "no answer" rather than being the answer.
@@ -26,7 +27,7 @@ ASIDE_RESPONSES = {
     "request_human_support": "utter_human_support",
     "greet": "utter_back_to_discovery",
 }
-QUESTION_INTENTS = {"ask_question", "ask_services"}
+QUESTION_INTENTS = {"ask_question", "ask_services", "ask_pricing", "request_demo", "request_sales_contact", "ready_to_buy"}
 
 
 class ActionStartDiscovery(Action):
@@ -74,6 +75,11 @@ class ValidateDiscoveryForm(FormValidationAction):
             return {slot: None}
         intent = latest_intent(tracker)
         remaining = DISCOVERY_SLOTS[DISCOVERY_SLOTS.index(slot) :]
+        assessment = assess(tracker)
+        if assessment.is_clear:
+            # Clear buying intent wins over discovery: offer a rep in this very reply.
+            offered = offer_handoff(dispatcher, tracker, assessment)
+            return {**{name: SKIPPED for name in remaining}, "teach_after_discovery": False, **offered}
         if intent in NO_ANSWER_INTENTS:
             return {slot: SKIPPED}
         if intent == "stop_discovery":
@@ -87,10 +93,12 @@ class ValidateDiscoveryForm(FormValidationAction):
         if intent in ASIDE_RESPONSES:
             dispatcher.utter_message(response=ASIDE_RESPONSES[intent])
             return {slot: None}
-        if intent in QUESTION_INTENTS:
+        if intent in QUESTION_INTENTS and looks_like_question(latest_text(tracker)):
             # Changing the subject: answer now, then discovery resumes with the same question;
             # "just show me" or "skip" from here ends or shortens it, as the visitor prefers.
-            shown = answer_with_articles(dispatcher, tracker, latest_text(tracker), k=1, db_url=self._db_url)
+            shown = answer_with_articles(
+                dispatcher, tracker, latest_text(tracker), k=1, db_url=self._db_url, intent=assessment.level
+            )
             dispatcher.utter_message(response="utter_back_to_discovery")
             return {**shown, slot: None}
         return {slot: str(value).strip() or SKIPPED}

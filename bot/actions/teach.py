@@ -16,7 +16,7 @@ from bot.actions.common import latest_text, show_passage, shown_articles, slot_e
 from bot.discovery import DiscoverySummary, restate, search_queries
 from bot.insights import record_article_feedback, record_content_gap
 from bot.knowledge.index_store import IndexNotBuilt, load_live_index
-from bot.knowledge.search import PassageIndex
+from bot.knowledge.search import IntentLevel, PassageIndex
 
 logger = logging.getLogger(__name__)
 RECOMMENDATIONS = 3
@@ -29,6 +29,8 @@ def answer_with_articles(
     k: int = RECOMMENDATIONS,
     queries: Optional[List[str]] = None,
     db_url: Optional[str] = None,
+    intent: IntentLevel = IntentLevel.NONE,
+    follow_up: bool = True,
 ) -> Dict[Text, Any]:
     """Show up to `k` articles for the query, or admit there is none and log the gap.
 
@@ -37,7 +39,9 @@ def answer_with_articles(
     try:
         index = load_live_index(db_url)
         shown = shown_articles(tracker)
-        results = teaching.best_articles(index, queries or [query], k=k, exclude=shown)
+        results = teaching.best_articles(index, queries or [query], k=k, intent=intent, exclude=shown)
+        if not results and not follow_up:
+            return {"last_query": query}  # a handoff offer follows; no need to apologise
         if not results:
             topic = teaching.closest_topic(index, query)
             try:
@@ -58,11 +62,12 @@ def answer_with_articles(
             current_heading=results[0].passage_heading,
             opened_heading=results[0].passage_heading,
         )
-        best = index.article(results[0].id)
-        related = teaching.related_article(index, best, shown) if best else None
-        if related is not None:
-            dispatcher.utter_message(response="utter_related_pain", title=related.title)
-        dispatcher.utter_message(response="utter_ask_feedback")
+        if follow_up:
+            best = index.article(results[0].id)
+            related = teaching.related_article(index, best, shown) if best else None
+            if related is not None:
+                dispatcher.utter_message(response="utter_related_pain", title=related.title)
+            dispatcher.utter_message(response="utter_ask_feedback")
         return {**values, "last_query": query}
     except (IndexNotBuilt, SQLAlchemyError):
         logger.exception("knowledge-base search failed")
@@ -98,7 +103,11 @@ class ActionReflectAndTeach(Action):
 
 
 class ActionAnswerQuestion(Action):
-    """A direct question gets an answer at once: discovery never blocks help."""
+    """A direct question gets an answer at once: discovery never blocks help.
+
+    Buying signals are assessed here too: a clear one gets the answer and, in the same
+    reply, the handoff offer; interest gets an honest answer that may use a service page.
+    """
 
     def __init__(self, db_url: Optional[str] = None) -> None:
         self._db_url = db_url
@@ -109,7 +118,18 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        values = answer_with_articles(dispatcher, tracker, latest_text(tracker), k=1, db_url=self._db_url)
+        from bot.actions.handoff import assess, offer_handoff
+
+        assessment = assess(tracker)
+        if assessment.is_clear:
+            values = answer_with_articles(
+                dispatcher, tracker, latest_text(tracker), k=1, db_url=self._db_url,
+                intent=IntentLevel.CLEAR, follow_up=False,
+            )
+            return slot_events({**values, **offer_handoff(dispatcher, tracker, assessment)})
+        values = answer_with_articles(
+            dispatcher, tracker, latest_text(tracker), k=1, db_url=self._db_url, intent=assessment.level
+        )
         return slot_events(values)
 
 

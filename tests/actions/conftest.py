@@ -19,19 +19,26 @@ def make_tracker(
     slots: Optional[dict[str, Any]] = None,
     sender_id: str = "visitor-1",
     active_loop: Optional[str] = None,
+    events: Optional[list[dict[str, Any]]] = None,
+    confidence: float = 0.9,
 ) -> Tracker:
     return Tracker.from_dict(
         {
             "sender_id": sender_id,
             "slots": slots or {},
-            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}},
-            "events": [],
+            "latest_message": {"text": text, "intent": {"name": intent, "confidence": confidence}},
+            "events": (events or []) + [{"event": "user", "text": text}],
             "paused": False,
             "followup_action": None,
             "active_loop": {"name": active_loop} if active_loop else {},
             "latest_action_name": "action_listen",
         }
     )
+
+
+def bot_said(response: str) -> dict[str, Any]:
+    """A bot event as Rasa records it for a response uttered by an action."""
+    return {"event": "bot", "text": "...", "metadata": {"utter_action": response}}
 
 
 def run_action(action: Action, tracker: Tracker) -> tuple[CollectingDispatcher, dict[str, Any]]:

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from bot.training import train_if_changed
-from tests.stack import Stack, running_stack
+from bot.evaluation.stack import Stack, running_stack
 
 pytestmark = pytest.mark.slow
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.actions.discovery import DISCOVERY_SLOTS
+from bot.actions.handoff import LEAD_SLOTS
 from bot.training import train_if_changed
 from tests.conftest import PROJECT_HOME
 
@@ -35,7 +36,7 @@ def test_rasa_data_validate_finds_no_problem() -> None:
         match = UNUSED_UTTERANCE.search(line)
         assert match, f"unexpected validation warning: {line}"
         name = match.group(1)
-        used_by_form = name.startswith("utter_ask_") and name.removeprefix("utter_ask_") in DISCOVERY_SLOTS
+        used_by_form = name.startswith("utter_ask_") and name.removeprefix("utter_ask_") in DISCOVERY_SLOTS + LEAD_SLOTS
         used_by_action = f'"{name}"' in ACTION_SOURCES or f'"{name.rsplit("_", 1)[0]}_' in ACTION_SOURCES
         assert used_by_form or used_by_action, f"response {name} is used nowhere"
 

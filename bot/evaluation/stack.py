@@ -1,4 +1,5 @@
-"""Start the real action server and Rasa server for a test, on free ports, and stop them."""
+"""Start the real action server and Rasa server (and the delivery worker) on free ports,
+with their own databases, and stop them: used by the end-to-end tests and `make eval-intent`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typing import Iterator, Optional
 import requests
 
 from bot.settings import Settings, load_settings
-from tests.conftest import PROJECT_HOME
+
+PROJECT_HOME = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -56,9 +58,13 @@ class Stack:
 
 
 def _start(name: str, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    return _start_command(name, [sys.executable, "-m", "bot.cli", "serve", name], env, log_dir)
+
+
+def _start_command(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
     log = (log_dir / f"{name}.log").open("w")
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", name],
+        argv,
         cwd=PROJECT_HOME,
         env=env,
         stdout=log,
@@ -78,7 +84,13 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_stack(tmp_dir: Path, db_url: Optional[str] = None, tracker_db_url: Optional[str] = None) -> Iterator[Stack]:
+def running_stack(
+    tmp_dir: Path,
+    db_url: Optional[str] = None,
+    tracker_db_url: Optional[str] = None,
+    extra_env: Optional[dict[str, str]] = None,
+    with_worker: bool = False,
+) -> Iterator[Stack]:
     """Index the default knowledge base into `db_url`, then run both servers against it."""
     from bot.db import upgrade_schema
     from bot.knowledge.index_store import write_index
@@ -94,6 +106,7 @@ def running_stack(tmp_dir: Path, db_url: Optional[str] = None, tracker_db_url: O
         "LANTERN_ACTION_PORT": str(free_port()),
         "LANTERN_API_TOKEN": "test-token",
         "LANTERN_MAX_MESSAGE_CHARS": "2000",
+        **(extra_env or {}),
     }
     settings = load_settings(environ=env, home=PROJECT_HOME)
     upgrade_schema(db_url)
@@ -104,6 +117,8 @@ def running_stack(tmp_dir: Path, db_url: Optional[str] = None, tracker_db_url: O
     stack = Stack(settings, log_dir)
     try:
         _wait_healthy(stack, processes)
+        if with_worker:
+            processes.append(_start_command("worker", [sys.executable, "-m", "bot.cli", "worker", "--poll", "0.2"], env, log_dir))
         yield stack
     finally:
         for process in processes:
