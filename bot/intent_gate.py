@@ -37,7 +37,12 @@ _CLEAR_SIGNALS = [
     r"\blet'?s\s+(?:get\s+started|do\s+(?:it|this)|go\s+ahead|start)\b",
     r"\bsign\s+(?:up|the\s+contract|a\s+contract)\b",
     r"\bwork(?:ing)?\s+with\s+you\b",
-    r"\bhow\s+do\s+(?:we|i)\s+(?:start|get\s+started|sign\s+up|hire\s+you|become\s+a\s+client)\b",
+    r"\bhow\s+do\s+(?:we|i)\s+(?:start\s+working\s+with\s+you|get\s+started\s+with\s+you|sign\s+up|hire\s+you|become\s+a\s+client)\b",
+    r"\bbook\s+(?:a|an)\s+(?:call|meeting|chat)\s+with\s+(?:you|your|someone)",
+    r"\btalk\s+(?:about\s+)?(?:pricing|prices|price|costs?|budget|rates)\b",
+    r"\bwhat\s+would\s+it\s+cost\s+(?:to|for)\s+(?:have\s+|get\s+)?(?:you|your)\b",
+    r"\bsend\s+(?:me\s+|us\s+)?(?:over\s+)?(?:a|your)\s+(?:proposal|quote|quotation|contract|price\s+list)\b",
+    r"\bworking\s+together\b",
 ]
 _INTEREST_SIGNALS = [
     r"\bdo\s+(?:you|u|ya)\s+(?:guys\s+)?(?:do|offer|provide|handle|run|manage|sell|work\s+with|help\s+with|cover|specialise|specialize)\b",
@@ -55,6 +60,9 @@ _NEGATIONS = [
     r"\b(?:only|merely)\s+(?:researching|browsing|looking|curious)\b",
     r"\bno\s+(?:demo|quote|sales|call|pitch)s?\b",
     r"\bnot\s+(?:a\s+)?(?:demo|quote|sales|call|pitch)\b",
+    # Someone else's wish, or doing it without help, is not this visitor asking to buy.
+    r"\b(?:my|our)\s+(?:co-?founder|boss|partner|manager|colleague|ceo|owner)\s+(?:wants|thinks|says)\b",
+    r"\b(?:fix|do|handle|sort|manage)\s+(?:it|this|that)\s+(?:ourselves|myself|in-house|in\s+house)\b",
 ]
 _HYPOTHETICALS = [
     r"\b(?:if|when)\s+(?:we|i)\s+(?:ever|one\s+day|eventually|someday|decide)\b",

@@ -74,3 +74,25 @@ def test_nlu_buying_intent_counts_only_after_interest_earlier_in_the_conversatio
         earlier_messages=["do you do seo audits?"],
     )
     assert after.level is IntentLevel.CLEAR
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can i book a call with your team to talk about working together?",
+        "can i book a call with your ppc team to talk pricing",
+        "what would it cost to have your team do a speed optimisation project",
+        "can you send over a proposal for setting up analytics?",
+    ],
+)
+def test_more_ways_of_asking_to_buy(text: str) -> None:
+    assert assess_buying_intent(text).level is IntentLevel.CLEAR
+
+
+def test_starting_to_learn_is_not_starting_to_buy() -> None:
+    assert assess_buying_intent("what about keyword research, how do i start").level is IntentLevel.NONE
+
+
+def test_someone_elses_wish_is_not_the_visitors_intent() -> None:
+    text = "my cofounder wants to book a consultation with some agency but i think we can fix it ourselves"
+    assert assess_buying_intent(text).level is not IntentLevel.CLEAR

@@ -39,6 +39,14 @@ class ActionStartDiscovery(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
+        assessment = assess(tracker)
+        if assessment.is_clear:
+            # "We're ready to hire someone for this": no questions, the offer now. Filling the
+            # form's slots lets the form finish at once without teaching.
+            offered = offer_handoff(dispatcher, tracker, assessment)
+            skipped = {name: SKIPPED for name in DISCOVERY_SLOTS}
+            return [SlotSet(name, value) for name, value in
+                    {"problem": latest_text(tracker), **skipped, "teach_after_discovery": False, **offered}.items()]
         dispatcher.utter_message(response="utter_start_discovery")
         return [
             SlotSet("problem", latest_text(tracker)),
@@ -70,9 +78,9 @@ class ValidateDiscoveryForm(FormValidationAction):
     def _validate(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[Text, Any]:
-        if value is None:
-            # A reset by action_start_discovery, not a reply: nothing to validate.
-            return {slot: None}
+        if value is None or value == SKIPPED:
+            # Set by action_start_discovery (a reset, or a skip on clear intent), not a reply.
+            return {slot: value}
         intent = latest_intent(tracker)
         remaining = DISCOVERY_SLOTS[DISCOVERY_SLOTS.index(slot) :]
         assessment = assess(tracker)

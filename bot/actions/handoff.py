@@ -75,6 +75,10 @@ class ActionAffirmOrDeny(Action):
         asked = last_bot_response(tracker)
         if asked == OFFER and said_yes:
             return [SlotSet("handoff_accepted", True), SlotSet("lead_cancelled", False)]
+        assessment = assess(tracker)
+        if assessment.is_clear:  # "no, but send me a quote"
+            offered = offer_handoff(dispatcher, tracker, assessment)
+            return [SlotSet("handoff_accepted", False)] + [SlotSet(k, v) for k, v in offered.items()]
         events: List[Dict[Text, Any]] = [SlotSet("handoff_accepted", False)]
         if asked == OFFER:
             dispatcher.utter_message(response="utter_offer_declined")

@@ -76,3 +76,11 @@ def test_a_reset_is_not_taken_for_an_answer() -> None:
     tracker = make_tracker("our site is slow", intent="describe_problem", active_loop="discovery_form")
     result = asyncio.run(validator.validate_symptoms(None, CollectingDispatcher(), tracker, {}))
     assert result == {"symptoms": None}
+
+
+def test_a_problem_stated_with_clear_buying_intent_gets_the_offer_not_questions() -> None:
+    tracker = make_tracker("we're ready to hire an agency for our content marketing", intent="describe_problem")
+    dispatcher, slots = run_action(ActionStartDiscovery(), tracker)
+    assert responses(dispatcher) == ["utter_offer_handoff"]
+    assert slots["symptoms"] == slots["impact"] == slots["tried"] == SKIPPED
+    assert slots["teach_after_discovery"] is False and slots["intent_level"] == "clear"

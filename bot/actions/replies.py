@@ -1,0 +1,50 @@
+"""Fixed replies to small talk and boundaries, after the intent gate has had its say.
+
+Every visitor message passes the intent gate, whatever NLU called it: "thanks, can you
+send me a quote?" is a buying request even when it scores as a thank-you.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.common import latest_intent, slot_events
+from bot.actions.handoff import assess, offer_handoff
+
+REPLIES = {
+    "greet": "utter_greet",
+    "goodbye": "utter_goodbye",
+    "thank": "utter_youre_welcome",
+    "bot_challenge": "utter_iamabot",
+    "ask_identity": "utter_identity",
+    "insult": "utter_insult",
+    "other_language": "utter_english_only",
+    "request_human_support": "utter_human_support",
+    "just_researching": "utter_just_researching",
+    "out_of_scope": "utter_out_of_scope",
+    "nlu_fallback": "utter_ask_rephrase",
+    "why_do_you_ask": "utter_why_ask_general",
+    "skip": "utter_what_problem",
+    "dont_know": "utter_what_problem",
+    "stop_discovery": "utter_what_problem",
+}
+
+
+class ActionReply(Action):
+    """The fixed reply for the message's intent, or the handoff offer if the words show clear intent."""
+
+    def name(self) -> Text:
+        return "action_reply"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        assessment = assess(tracker)
+        if assessment.is_clear:
+            return slot_events(offer_handoff(dispatcher, tracker, assessment))
+        dispatcher.utter_message(response=REPLIES.get(latest_intent(tracker) or "", "utter_ask_rephrase"))
+        return []
