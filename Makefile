@@ -8,7 +8,7 @@ LANTERN := $(VENV)/bin/lantern
 # The virtualenv is rebuilt whenever the lock or the project metadata change.
 STAMP   := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: help setup run test train index check eval-kb eval-nlu eval-intent lock clean
+.PHONY: help setup run test train index check eval-kb eval-nlu eval-intent bench lock clean
 
 help:
 	@echo "make run      install (first time), train if changed, index the knowledge base, start both servers"
@@ -16,6 +16,7 @@ help:
 	@echo "make eval-kb  measure knowledge-base search quality and latency"
 	@echo "make eval-nlu cross-validate intents; NLU cost against the rasa init pipeline"
 	@echo "make eval-intent replay labelled conversations: offers only on clear buying intent"
+	@echo "make bench    load test Lantern beside stock rasa init (ARGS=--quick for a smoke check)"
 	@echo "make check    validate the knowledge base"
 
 $(STAMP): requirements/lock.txt pyproject.toml scripts/find-python.sh
@@ -59,6 +60,9 @@ eval-nlu: setup
 
 eval-intent: setup
 	$(PY) -m bot.evaluation.intent_eval
+
+bench: setup
+	$(PY) -m bot.evaluation.bench $(ARGS)
 
 # Re-resolve the pinned set from scratch (needs a Python 3.10).
 lock:

@@ -13,6 +13,7 @@ from typing import Iterator, Optional
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.settings import get_settings
 
@@ -20,11 +21,13 @@ _engines: dict[str, Engine] = {}
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def enable_sqlite_pragmas(dbapi_connection, _record=None) -> None:  # type: ignore[no-untyped-def]
+    """WAL lets readers go on while a writer writes; with synchronous=NORMAL a commit
+    doesn't wait for a disk flush (a power cut may lose the last commits, a crashed
+    process loses nothing); busy_timeout makes a writer wait for a lock instead of failing."""
     cursor = dbapi_connection.cursor()
-    # WAL lets the Rasa actions read while `lantern kb index` writes; busy_timeout makes
-    # a writer wait for a lock instead of failing at once.
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -36,8 +39,12 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True)
-        event.listen(engine, "connect", _enable_sqlite_pragmas)
+        # A pool keeps connections open: SQLAlchemy 1.4 would otherwise open and close a
+        # connection (and rerun the pragmas) for every session (docs/performance.md).
+        engine = create_engine(
+            url, future=True, poolclass=QueuePool, pool_size=5, connect_args={"check_same_thread": False}
+        )
+        event.listen(engine, "connect", enable_sqlite_pragmas)
         return engine
     return create_engine(url, future=True, pool_pre_ping=True)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Optional
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
+from bot.db import create_db_engine
 from bot.settings import get_settings
 
 
@@ -24,8 +27,6 @@ class LanternTrackerStore(SQLTrackerStore):
     ) -> None:
         parsed = make_url(url or get_settings().tracker_db_url)
         if parsed.get_backend_name() == "sqlite" and parsed.database:
-            from pathlib import Path
-
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(
             domain=domain,
@@ -38,3 +39,9 @@ class LanternTrackerStore(SQLTrackerStore):
             event_broker=event_broker,
             query=dict(parsed.query) or None,
         )
+        if parsed.get_backend_name() == "sqlite":
+            # Rasa saves the tracker on every turn; a pooled engine with the same pragmas
+            # as Lantern's own SQLite database keeps that cheap (docs/performance.md).
+            self.engine.dispose()
+            self.engine = create_db_engine(parsed.render_as_string(hide_password=False))
+            self.sessionmaker = sessionmaker(bind=self.engine)

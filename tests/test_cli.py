@@ -51,3 +51,34 @@ def test_kb_search_intent_flag_gates_sales_pages(capsys: pytest.CaptureFixture) 
     _, clear_out, _ = run_cli(capsys, *query, "--intent", "clear")
     assert not {r["kind"] for r in json.loads(none_out)} & {"service", "pricing"}
     assert "pricing" in {r["kind"] for r in json.loads(clear_out)}
+
+
+@pytest.fixture
+def cli_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch):
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("LANTERN_DB_URL", sqlite_url)
+    monkeypatch.setenv("LANTERN_CRM_WEBHOOK_URL", "http://127.0.0.1:9/unreachable")
+    get_settings.cache_clear()
+    yield sqlite_url
+    get_settings.cache_clear()
+
+
+def test_leads_list_show_and_a_worker_round(capsys: pytest.CaptureFixture, cli_db: str) -> None:
+    from bot.handoff.brief import Contact, LeadBrief
+    from bot.handoff.leads import create_lead
+    from bot.settings import get_settings
+
+    assert run_cli(capsys, "leads", "list")[1].strip() == "no leads yet"
+    lead_id = create_lead(
+        get_settings(), "conv-cli", "rest", Contact("Dana Reyes", "dana@x.example", None, "email"),
+        LeadBrief("site is slow", None, "we lose sales", None, [], "can i get a quote"), "clear",
+    )
+    code, out, _ = run_cli(capsys, "leads", "list")
+    assert code == 0 and f"#{lead_id}" in out and "webhook: pending" in out
+    code, out, _ = run_cli(capsys, "worker", "--once")
+    assert code == 0 and "delivered 0, failed 1" in out
+    code, out, _ = run_cli(capsys, "leads", "show", str(lead_id))
+    assert code == 0 and "“can i get a quote”" in out and "matters:   we lose sales" in out
+    assert "notify webhook: pending, 1 attempt(s), last error: ConnectionError" in out
+    assert run_cli(capsys, "leads", "show", "999")[0] == 1

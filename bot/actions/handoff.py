@@ -108,27 +108,25 @@ class ValidateLeadForm(FormValidationAction):
             return {**{name: SKIPPED for name in remaining}, "lead_cancelled": True}
         return None
 
-    async def validate_lead_name(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+    def _checked(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, check: Any
+    ) -> Dict[Text, Any]:
+        """Cancel, or keep the checked value, or say why it was refused and ask again."""
         if value is None:
-            return {"lead_name": None}
-        cancelled = self._cancelled(tracker, "lead_name")
+            return {slot: None}
+        cancelled = self._cancelled(tracker, slot)
         if cancelled:
             return cancelled
-        checked = check_name(str(value))
+        checked = check(str(value))
         if not checked.ok:
             dispatcher.utter_message(response="utter_invalid_contact", reason=checked.reason)
-        return {"lead_name": checked.value}
+        return {slot: checked.value}
+
+    async def validate_lead_name(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._checked("lead_name", value, dispatcher, tracker, check_name)
 
     async def validate_lead_email(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
-        if value is None:
-            return {"lead_email": None}
-        cancelled = self._cancelled(tracker, "lead_email")
-        if cancelled:
-            return cancelled
-        checked = check_email(str(value))
-        if not checked.ok:
-            dispatcher.utter_message(response="utter_invalid_contact", reason=checked.reason)
-        return {"lead_email": checked.value}
+        return self._checked("lead_email", value, dispatcher, tracker, check_email)
 
     async def validate_lead_company(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is None:
@@ -141,15 +139,7 @@ class ValidateLeadForm(FormValidationAction):
         return {"lead_company": " ".join(str(value).split())[:150] or SKIPPED}
 
     async def validate_lead_follow_up(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
-        if value is None:
-            return {"lead_follow_up": None}
-        cancelled = self._cancelled(tracker, "lead_follow_up")
-        if cancelled:
-            return cancelled
-        checked = check_follow_up(str(value))
-        if not checked.ok:
-            dispatcher.utter_message(response="utter_invalid_contact", reason=checked.reason)
-        return {"lead_follow_up": checked.value}
+        return self._checked("lead_follow_up", value, dispatcher, tracker, check_follow_up)
 
     async def validate_lead_consent(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is None:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -31,6 +31,7 @@ def free_port() -> int:
 class Stack:
     settings: Settings
     log_dir: Path
+    pids: dict[str, int] = field(default_factory=dict)  # server name -> process id
 
     @property
     def webhook(self) -> str:
@@ -114,11 +115,12 @@ def running_stack(
     log_dir = tmp_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = [_start("actions", env, log_dir), _start("rasa", env, log_dir)]
-    stack = Stack(settings, log_dir)
+    stack = Stack(settings, log_dir, {"action server": processes[0].pid, "rasa server": processes[1].pid})
     try:
         _wait_healthy(stack, processes)
         if with_worker:
             processes.append(_start_command("worker", [sys.executable, "-m", "bot.cli", "worker", "--poll", "0.2"], env, log_dir))
+            stack.pids["worker"] = processes[-1].pid
         yield stack
     finally:
         for process in processes:

@@ -45,9 +45,10 @@ def slack_blocks(lead_id: int, contact: Contact, brief: LeadBrief, transcript_ur
         f"• <{a.url}|{a.title}>" + {True: " (helped)", False: " (didn't help)", None: ""}[a.helped]
         for a in brief.articles_read
     ) or "_none yet_"
-    who = f"{contact.name} <{contact.email}>" + (f", {contact.company}" if contact.company else "")
+    company = f", {contact.company}" if contact.company else ""
+    who = f"{contact.name} <mailto:{contact.email}|{contact.email}>{company}"
     return {
-        "text": f"New lead #{lead_id}: {who} wants a {contact.follow_up}",
+        "text": f"New lead #{lead_id}: {contact.name} ({contact.email}{company}) asks for follow-up by {contact.follow_up}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": f"New lead #{lead_id}: {contact.name}"}},
             {"type": "section", "fields": [
