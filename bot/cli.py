@@ -162,6 +162,29 @@ def cmd_leads_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_insights_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.insights import recent_content_gaps
+
+    gaps = recent_content_gaps(limit=args.limit, db_url=settings.db_url)
+    if not gaps:
+        print("no content gaps recorded")
+    for gap in gaps:
+        nearest = f"  (nearest topic: {gap.closest_topic})" if gap.closest_topic else ""
+        print(f"{gap.created_at:%Y-%m-%d %H:%M}  [{gap.conversation_id}]  {gap.question}{nearest}")
+    return 0
+
+
+def cmd_insights_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.insights import feedback_by_article
+
+    rows = feedback_by_article(db_url=settings.db_url)
+    if not rows:
+        print("no article feedback recorded")
+    for article_id, helped, did_not in rows:
+        print(f"{article_id:<45} helped {helped:>4}   did not help {did_not:>4}")
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
@@ -280,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     leads_show = leads.add_parser("show", help="one lead with its brief")
     leads_show.add_argument("id", type=int)
     leads_show.set_defaults(func=cmd_leads_show)
+
+    insights = commands.add_parser("insights", help="what visitors tell the marketing team").add_subparsers(
+        dest="insights_command", required=True
+    )
+    gaps = insights.add_parser("gaps", help="questions no article answered well, newest first")
+    gaps.add_argument("--limit", type=int, default=50)
+    gaps.set_defaults(func=cmd_insights_gaps)
+    insights.add_parser("feedback", help="per article: how often it helped").set_defaults(func=cmd_insights_feedback)
 
     worker = commands.add_parser("worker", help="deliver lead notifications (the outbox) until stopped")
     worker.add_argument("--once", action="store_true", help="one delivery round, then exit")

@@ -82,3 +82,17 @@ def test_leads_list_show_and_a_worker_round(capsys: pytest.CaptureFixture, cli_d
     assert code == 0 and "“can i get a quote”" in out and "matters:   we lose sales" in out
     assert "notify webhook: pending, 1 attempt(s), last error: ConnectionError" in out
     assert run_cli(capsys, "leads", "show", "999")[0] == 1
+
+
+def test_insights_show_content_gaps_and_feedback(capsys: pytest.CaptureFixture, cli_db: str) -> None:
+    from bot.insights import record_article_feedback, record_content_gap
+
+    assert "no content gaps recorded" in run_cli(capsys, "insights", "gaps")[1]
+    record_content_gap("conv-9", "how do i fix my tractor", "Website traffic", db_url=cli_db)
+    record_article_feedback("conv-9", "heavy-images", True, db_url=cli_db)
+    record_article_feedback("conv-8", "heavy-images", False, db_url=cli_db)
+    record_article_feedback("conv-7", "heavy-images", True, db_url=cli_db)
+    out = run_cli(capsys, "insights", "gaps")[1]
+    assert "[conv-9]  how do i fix my tractor  (nearest topic: Website traffic)" in out
+    out = run_cli(capsys, "insights", "feedback")[1]
+    assert out.split() == ["heavy-images", "helped", "2", "did", "not", "help", "1"]

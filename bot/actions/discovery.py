@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import latest_intent, latest_text
-from bot.actions.handoff import assess, offer_handoff
+from bot.actions.offer import assess, offer_handoff
 from bot.actions.teach import answer_with_articles
 from bot.discovery import SKIPPED, looks_like_question
 

@@ -14,49 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.common import latest_intent, latest_text, shown_articles
+from bot.actions.feedback import ActionRecordHelpful
+from bot.actions.offer import FEEDBACK_QUESTION, OFFER, assess, last_bot_response, offer_handoff
+from bot.actions.teach import ActionNextBest
 from bot.db import session_scope
 from bot.discovery import SKIPPED, given
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief
 from bot.handoff.business_hours import BusinessHours, reply_expectation
 from bot.handoff.contact import check_email, check_follow_up, check_name
 from bot.handoff.leads import create_lead
-from bot.intent_gate import IntentAssessment, assess_buying_intent
 from bot.knowledge.index_store import IndexNotBuilt, load_live_index
 from bot.models import ArticleFeedback
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-OFFER = "utter_offer_handoff"
-FEEDBACK_QUESTION = "utter_ask_feedback"
 LEAD_SLOTS = ("lead_name", "lead_email", "lead_company", "lead_follow_up", "lead_consent")
 _CANCEL_WORDS = ("cancel", "never mind", "nevermind", "forget it", "changed my mind", "not now", "stop")
-
-
-def visitor_messages(tracker: Tracker) -> List[str]:
-    return [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
-
-
-def assess(tracker: Tracker) -> IntentAssessment:
-    """The intent gate on the latest message, with the visitor's earlier messages as context."""
-    intent = (tracker.latest_message or {}).get("intent") or {}
-    earlier = visitor_messages(tracker)[:-1]
-    return assess_buying_intent(latest_text(tracker), intent.get("name"), float(intent.get("confidence") or 0), earlier)
-
-
-def offer_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: IntentAssessment) -> Dict[Text, Any]:
-    """Offer a rep (the only place that does), unless this visitor is already a lead."""
-    if tracker.get_slot("lead_id"):
-        dispatcher.utter_message(response="utter_already_a_lead")
-        return {}
-    dispatcher.utter_message(response=OFFER)
-    return {"intent_level": assessment.level.value, "intent_evidence": assessment.evidence}
-
-
-def last_bot_response(tracker: Tracker) -> Optional[str]:
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            return (event.get("metadata") or {}).get("utter_action")
-    return None
 
 
 class ActionAffirmOrDeny(Action):
@@ -84,9 +57,6 @@ class ActionAffirmOrDeny(Action):
             dispatcher.utter_message(response="utter_offer_declined")
             return events + [SlotSet("handoff_declined", True)]
         if asked == FEEDBACK_QUESTION and tracker.get_slot("current_article"):
-            from bot.actions.feedback import ActionRecordHelpful
-            from bot.actions.teach import ActionNextBest
-
             follow_up = ActionRecordHelpful(self._db_url) if said_yes else ActionNextBest(self._db_url)
             return events + await follow_up.run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_what_problem")

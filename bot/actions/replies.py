@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import latest_intent, slot_events
-from bot.actions.handoff import assess, offer_handoff
+from bot.actions.offer import assess, offer_handoff
 
 REPLIES = {
     "greet": "utter_greet",

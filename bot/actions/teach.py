@@ -118,7 +118,7 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        from bot.actions.handoff import assess, offer_handoff
+        from bot.actions.offer import assess, offer_handoff
 
         assessment = assess(tracker)
         if assessment.is_clear:

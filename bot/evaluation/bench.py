@@ -160,10 +160,10 @@ def write_report(lantern: list[LevelResult], stock: list[LevelResult], seconds: 
         "| stack | users | msg/s | p50 ms | p95 ms | p99 ms | errors/requests | peak resident memory |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for ours, theirs in zip(lantern, stock):
+    for ours, theirs in zip(lantern, stock, strict=True):
         lines += [fmt_row("Lantern", ours), fmt_row("stock rasa init", theirs)]
     lines += ["", "| users | msg/s ratio (Lantern / stock) | p95 ratio |", "| --- | --- | --- |"]
-    for ours, theirs in zip(lantern, stock):
+    for ours, theirs in zip(lantern, stock, strict=True):
         lines.append(f"| {ours.users} | {ours.messages_per_second / max(theirs.messages_per_second, 1e-9):.2f}x "
                      f"| {ours.p95_ms / max(theirs.p95_ms, 1e-9):.2f}x |")
     lines += ["", "![latency vs load](latency.png)", ""]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.db import session_scope
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief
@@ -57,7 +58,7 @@ def test_lead_and_notifications_commit_together(sqlite_url: str) -> None:
 def test_nothing_is_written_when_the_transaction_fails(sqlite_url: str) -> None:
     settings = settings_for(sqlite_url, "http://127.0.0.1:9/hook")
     broken = Contact(None, "x@y.example", None, "email")  # name is required by the schema
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         create_lead(settings, "conv-2", "rest", broken, BRIEF, "clear")
     with session_scope(sqlite_url) as session:
         assert session.scalar(select(func.count()).select_from(Lead)) == 0
