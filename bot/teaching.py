@@ -12,6 +12,8 @@ from typing import Iterable, Optional, Sequence
 from bot.knowledge.search import IndexedArticle, IntentLevel, PassageIndex, SearchResult
 
 EXCERPT_CHARS = 320
+# Share of the query (IDF-weighted, as in search) a topic must cover to be offered as "nearest".
+CLOSEST_TOPIC_COVERAGE = 0.3
 _MARKDOWN_NOISE = re.compile(r"(\*\*|__|`)")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
 _WHY_HEADINGS = ("matter", "cost", "why", "hurt", "risk", "stake")
@@ -104,6 +106,8 @@ def related_article(
 
 
 def closest_topic(index: PassageIndex, query: str) -> Optional[str]:
-    """The title of the topic nearest to an unanswerable query, if any word matched at all."""
-    nearest = index.search(query, k=1, min_coverage=0.0)
+    """The title of the topic nearest to an unanswerable query, when it is near at all:
+    a tractor question shares a word or two with marketing articles, and naming a topic
+    for it would only confuse."""
+    nearest = index.search(query, k=1, min_coverage=CLOSEST_TOPIC_COVERAGE)
     return index.topic_title(nearest[0].topics[0]) if nearest else None

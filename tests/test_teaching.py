@@ -55,4 +55,5 @@ def test_sales_pages_are_hidden_at_no_intent(index: PassageIndex) -> None:
 
 def test_closest_topic_names_a_topic_title_or_nothing(index: PassageIndex) -> None:
     assert teaching.closest_topic(index, "qwxz vbnm") is None
+    assert teaching.closest_topic(index, "how do i stop my tractor engine overheating in summer?") is None
     assert teaching.closest_topic(index, "email spam folder") == "Email marketing"
