@@ -83,6 +83,11 @@ def test_nlu_buying_intent_counts_only_after_interest_earlier_in_the_conversatio
         "can i book a call with your ppc team to talk pricing",
         "what would it cost to have your team do a speed optimisation project",
         "can you send over a proposal for setting up analytics?",
+        "do you offer free consultations",
+        "my number is below, have sales call me",
+        "ballpark figure for managing our email marketing",
+        "schedule a strategy session with us",
+        "id like to discuss our marketing with one of your consultants",
     ],
 )
 def test_more_ways_of_asking_to_buy(text: str) -> None:
