@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-
 from bot.settings import Settings, get_settings
 
 

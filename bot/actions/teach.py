@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import teaching
 from bot.actions.common import latest_text, show_passage, shown_articles, slot_events
+from bot.actions.offer import assess, offer_handoff
 from bot.discovery import DiscoverySummary, restate, search_queries
 from bot.insights import record_article_feedback, record_content_gap
 from bot.knowledge.index_store import IndexNotBuilt, load_live_index
@@ -118,8 +119,6 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        from bot.actions.offer import assess, offer_handoff
-
         assessment = assess(tracker)
         if assessment.is_clear:
             values = answer_with_articles(
