@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, Text
 
-from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
@@ -40,6 +39,3 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
 
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
-
-
-__all__ = ["apply", "ValidationError"]

@@ -8,10 +8,10 @@ Variables set in the process environment win over the same names in `.env`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 
 from dotenv import dotenv_values
 
@@ -48,10 +48,6 @@ class Settings:
     notify_timeout_seconds: float = 5.0
 
     @property
-    def var_dir(self) -> Path:
-        return self.home / "var"
-
-    @property
     def models_dir(self) -> Path:
         return self.home / "models"
 
@@ -66,9 +62,6 @@ class Settings:
     @property
     def env_file(self) -> Path:
         return self.home / ".env"
-
-    def with_overrides(self, **changes: Any) -> "Settings":
-        return replace(self, **changes)
 
 
 def _sqlite_url(path: Path) -> str:

@@ -21,7 +21,7 @@ from bot.db import session_scope
 from bot.discovery import SKIPPED, given
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief
 from bot.handoff.business_hours import BusinessHours, reply_expectation
-from bot.handoff.contact import check_email, check_follow_up, check_name
+from bot.handoff.contact import check_company, check_email, check_follow_up, check_name
 from bot.handoff.leads import create_lead
 from bot.knowledge.index_store import IndexNotBuilt, load_live_index
 from bot.models import ArticleFeedback
@@ -106,7 +106,7 @@ class ValidateLeadForm(FormValidationAction):
             return cancelled
         if latest_intent(tracker) in ("skip", "deny", "dont_know"):
             return {"lead_company": SKIPPED}
-        return {"lead_company": " ".join(str(value).split())[:150] or SKIPPED}
+        return {"lead_company": check_company(str(value)).value or SKIPPED}
 
     async def validate_lead_follow_up(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         return self._checked("lead_follow_up", value, dispatcher, tracker, check_follow_up)

@@ -47,9 +47,8 @@ def check_email(text: str) -> Checked:
 
 
 def check_company(text: str) -> Checked:
-    company = " ".join(text.split())
-    if len(company) > MAX_COMPANY_CHARS:
-        return Checked(reason=f"That's longer than I can store ({MAX_COMPANY_CHARS} characters).")
+    """Optional and free-form: trimmed to what the lead row stores rather than refused."""
+    company = " ".join(text.split())[:MAX_COMPANY_CHARS]
     return Checked(company) if company else Checked(reason="I didn't catch a company name.")
 
 

@@ -178,7 +178,6 @@ class PassageIndex:
             key = tuple(dict.fromkeys(terms(phrase)))
             if key:
                 self._synonyms[key] = self._synonyms.get(key, frozenset()) | frozenset(terms(expansion))
-        self._doc_article = np.array([d.article for d in self.docs], dtype=np.int64)
         self._article_docs: list[list[int]] = [[] for _ in self.articles]
         for doc_number, doc in enumerate(self.docs):
             self._article_docs[doc.article].append(doc_number)

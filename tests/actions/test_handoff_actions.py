@@ -141,3 +141,7 @@ def test_a_cancelled_form_creates_nothing(indexed_db: str) -> None:
     assert responses(dispatcher) == ["utter_handoff_cancelled"]
     with session_scope(indexed_db) as session:
         assert session.execute(select(Lead)).scalars().all() == []
+
+
+def test_a_long_company_name_is_kept_trimmed() -> None:
+    assert validate("lead_company", "Harbour  Foods " + "x" * 300)[0]["lead_company"] == ("Harbour Foods " + "x" * 300)[:150]

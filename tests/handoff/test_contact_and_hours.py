@@ -58,3 +58,11 @@ def test_bad_schedules_are_refused() -> None:
     for spec in ("Mon-Fri 9-5", "Xyz 09:00-10:00", "Mon 18:00-09:00"):
         with pytest.raises(ValueError):
             BusinessHours.parse(spec, "UTC")
+
+
+def test_company_is_trimmed_to_what_is_stored_not_refused() -> None:
+    from bot.handoff.contact import MAX_COMPANY_CHARS, check_company
+
+    assert check_company("  Harbour   Foods ").value == "Harbour Foods"
+    assert check_company("x" * 500).value == "x" * MAX_COMPANY_CHARS
+    assert not check_company("   ").ok
