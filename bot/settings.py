@@ -85,6 +85,20 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _check_business_hours(spec: str, timezone: str) -> None:
+    """Refuse a bad schedule at start-up, not when a visitor has just become a lead."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    from bot.handoff.business_hours import BusinessHours
+
+    try:
+        BusinessHours.parse(spec, timezone)
+    except ZoneInfoNotFoundError as error:
+        raise SettingsError(f"LANTERN_TIMEZONE {timezone!r} is not a known time zone") from error
+    except ValueError as error:
+        raise SettingsError(f"LANTERN_BUSINESS_HOURS: {error}") from error
+
+
 def load_settings(
     environ: Optional[Mapping[str, str]] = None, home: Optional[Path] = None
 ) -> Settings:
@@ -109,6 +123,7 @@ def load_settings(
     else:
         tracker_db_url = db_url
 
+    _check_business_hours(env.get("LANTERN_BUSINESS_HOURS", "Mon-Fri 09:00-17:00"), env.get("LANTERN_TIMEZONE", "UTC"))
     origins = tuple(
         o.strip() for o in env.get("LANTERN_CORS_ORIGINS", "").split(",") if o.strip()
     )
