@@ -33,7 +33,7 @@ def rasa_server_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
         "--enable-api",
         "--auth-token", settings.api_token,
     ]
-    for origin in settings.cors_origins:
+    for origin in settings.allowed_origins:
         argv += ["--cors", origin]
     env = {
         # endpoints.yml reads these; they come from settings so there is one source.

@@ -46,6 +46,11 @@ class Settings:
     timezone: str = "UTC"
     transcript_url_template: str = "{rasa_url}/conversations/{conversation_id}/tracker"
     notify_timeout_seconds: float = 5.0
+    demo_host: str = "127.0.0.1"
+    demo_port: int = 8000
+    slack_bot_token: Optional[str] = None
+    slack_signing_secret: Optional[str] = None
+    slack_api_url: str = "https://slack.com/api/"
 
     @property
     def models_dir(self) -> Path:
@@ -58,6 +63,25 @@ class Settings:
     @property
     def action_url(self) -> str:
         return f"http://{self.action_host}:{self.action_port}"
+
+    @property
+    def demo_url(self) -> str:
+        return f"http://{self.demo_host}:{self.demo_port}"
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """Browser origins the Rasa server accepts (CORS and the widget's WebSocket).
+
+        Unset, only the demo page's own origin is allowed, so `make run` works and
+        nothing else can embed the widget until the site's origin is configured.
+        """
+        if self.cors_origins:
+            return self.cors_origins
+        return (self.demo_url, f"http://localhost:{self.demo_port}")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def env_file(self) -> Path:
@@ -151,6 +175,11 @@ def load_settings(
         transcript_url_template=env.get(
             "LANTERN_TRANSCRIPT_URL", "{rasa_url}/conversations/{conversation_id}/tracker"
         ),
+        demo_host=env.get("LANTERN_DEMO_HOST", "127.0.0.1"),
+        demo_port=_int(env, "LANTERN_DEMO_PORT", 8000),
+        slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        slack_api_url=env.get("LANTERN_SLACK_API_URL") or "https://slack.com/api/",
     )
 
 
