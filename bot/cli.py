@@ -220,6 +220,17 @@ def cmd_init_env(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.servers import action_server_command, rasa_server_command
 
+    if args.server == "demo":
+        from bot.demo_site import make_demo_server
+
+        server = make_demo_server(settings)
+        print(f"demo site on {settings.demo_url}", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        return 0
     if args.server == "rasa":
         argv, env = rasa_server_command(settings)
     else:
@@ -243,6 +254,7 @@ def cmd_wait_ready(args: argparse.Namespace, settings: Settings) -> int:
         f"  REST channel:   {settings.rasa_url}/webhooks/rest/webhook\n"
         f"  Action server:  {settings.action_url}\n"
         f"  API token:      LANTERN_API_TOKEN in {settings.env_file} (or your environment)\n"
+        f"  Demo site:      {settings.demo_url}/  (the chat widget is in the corner)\n"
         "  Try: curl -s -XPOST "
         f"{settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
         "Press Ctrl-C to stop.",
@@ -292,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     serve = commands.add_parser("serve", help="run one server in the foreground (used by the Procfile)")
-    serve.add_argument("server", choices=["rasa", "actions"])
+    serve.add_argument("server", choices=["rasa", "actions", "demo"])
     serve.set_defaults(func=cmd_serve)
 
     leads = commands.add_parser("leads", help="leads handed to sales").add_subparsers(dest="leads_command", required=True)

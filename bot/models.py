@@ -119,3 +119,12 @@ class OutboxNotification(Base):
     locked_until = Column(DateTime(timezone=True), nullable=True)
     last_error = Column(Text, nullable=True)
     delivered_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class SlackEventReceipt(Base):
+    """A Slack event already taken in; the primary key makes the first receipt win."""
+
+    __tablename__ = "slack_event_receipts"
+
+    event_id = Column(String(255), primary_key=True)
+    received_at = Column(DateTime(timezone=True), nullable=False)

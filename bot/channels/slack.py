@@ -1,0 +1,152 @@
+"""Rasa's Slack channel, configured from Lantern's settings and hardened.
+
+Same URL as Rasa's `slack` channel (/webhooks/slack/webhook). What changes, and why:
+- no credentials in credentials.yml: the token and signing secret come from the
+  environment; without them the channel is off and the webhook answers 404;
+- a bad signature or stale timestamp gets a 401 with a reason (Rasa's check, reused);
+- an event is handled at most once, whatever Slack's retry reason and across restarts
+  (Rasa skips only `http_timeout` retries, and only within one process);
+- button clicks and mentions work, with >5 buttons kept as text lines;
+- malformed requests get a 4xx instead of a 500.
+Reading Slack's requests and shaping replies is in `bot/slack_events.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.slack import SlackBot, SlackInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.inbound import BadRequest, check_message
+from bot.settings import Settings, get_settings
+from bot.slack_events import (
+    Challenge,
+    Ignored,
+    SlackMessage,
+    button_message,
+    read_event,
+    read_interaction,
+    record_event_once,
+    to_mrkdwn,
+)
+
+logger = logging.getLogger(__name__)
+
+OFF_MESSAGE = "Slack channel off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on (docs/slack.md)"
+
+
+class LanternSlackBot(SlackBot):
+    """Rasa's Slack output channel, posting through Lantern's Slack API URL."""
+
+    def __init__(self, token: Text, channel: Text, thread_ts: Optional[Text], api_url: Text) -> None:
+        super().__init__(token, channel, thread_ts)
+        # Rasa's client always talks to slack.com; tests and proxies need another base URL.
+        self.client = AsyncWebClient(token, base_url=api_url)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        # One Slack message per reply: Rasa posts every paragraph separately, which
+        # splits an article card and runs into Slack's one-message-a-second rate limit.
+        await self._post_message(self.slack_channel or recipient_id, text=to_mrkdwn(text))
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._post_message(self.slack_channel or recipient_id, **button_message(text, buttons))
+
+
+class LanternSlackInput(SlackInput):
+    """Slack events and button clicks in, replies out through `LanternSlackBot`."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "slack"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        settings = get_settings()
+        if not settings.slack_enabled:
+            logger.info(OFF_MESSAGE)
+        return cls(settings)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__(
+            settings.slack_bot_token or "", slack_signing_secret=settings.slack_signing_secret or ""
+        )
+
+    def _validate_credentials(self) -> None:
+        """Rasa refuses to start without a signing secret; Lantern starts with Slack off."""
+
+    def get_output_channel(
+        self, channel: Optional[Text] = None, thread_id: Optional[Text] = None
+    ) -> OutputChannel:
+        return LanternSlackBot(
+            self.settings.slack_bot_token or "", channel or "", thread_id, self.settings.slack_api_url
+        )
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        slack_webhook = Blueprint("slack_webhook", __name__)
+
+        @slack_webhook.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            if not self.settings.slack_enabled:
+                return response.json({"error": OFF_MESSAGE}, status=404)
+            # Rasa's check: HMAC-SHA256 compared in constant time, timestamps more than
+            # five minutes off either way refused (tests/e2e/test_slack.py holds it to that).
+            if not self.is_request_from_slack_authentic(request):
+                return response.json(
+                    {"error": "not signed by Slack: missing or bad X-Slack-Signature, or a stale timestamp"},
+                    status=401,
+                )
+            try:
+                if "x-www-form-urlencoded" in request.headers.get("content-type", ""):
+                    incoming = read_interaction(request.body)
+                else:
+                    incoming = read_event(request.body)
+            except BadRequest as error:
+                return response.json({"error": str(error)}, status=400)
+            if isinstance(incoming, Challenge):
+                return response.json({"challenge": incoming.value})
+            if isinstance(incoming, Ignored):
+                return response.json({"ok": True, "ignored": incoming.reason})
+            if incoming.event_id and not await self._first_receipt(incoming.event_id):
+                return response.json(
+                    {"ok": True, "ignored": "event already received"}, headers={"X-Slack-No-Retry": "1"}
+                )
+            # Slack wants an answer within 3 s or it retries: reply now, talk afterwards.
+            task = asyncio.create_task(self._answer(incoming, on_new_message))
+            self._background_tasks.add(task)  # keeps the task alive until it is done
+            task.add_done_callback(self._background_tasks.discard)
+            return response.json({"ok": True})
+
+        return slack_webhook
+
+    async def _first_receipt(self, event_id: str) -> bool:
+        # Off the event loop: on PostgreSQL the insert is a network round trip.
+        return await asyncio.to_thread(record_event_once, self.settings.db_url, event_id)
+
+    async def _answer(self, message: SlackMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        output = self.get_output_channel(message.channel, message.thread_ts)
+        checked = check_message(message.text, self.settings.max_message_chars)
+        try:
+            if checked.text is None:
+                await output.send_text_message(message.channel, checked.reply or "")
+                return
+            await on_new_message(
+                UserMessage(
+                    checked.text,
+                    output,
+                    message.conversation_id,
+                    input_channel=self.name(),
+                    metadata={"slack_user": message.user, "slack_channel": message.channel},
+                )
+            )
+        except Exception:  # noqa: BLE001 - a failed turn must not take the channel down
+            logger.exception("Slack message for %s could not be answered", message.conversation_id)

@@ -1,0 +1,222 @@
+"""The website widget's Rasa input channel: a plain WebSocket, no client library needed.
+
+Routes, under /webhooks/widget:
+    GET  /            health check
+    GET  /lantern.js  the widget script a site embeds with one <script> tag
+    WS   /ws          the conversation (protocol: bot/widget_protocol.py)
+
+Replies are not streamed from the output channel. They are read back from the tracker
+store after it saves, numbered, and pushed to every open connection of that
+conversation. So the tracker store is the one source of truth: a browser that
+reconnects asks for what it hasn't seen, and messages added later through Rasa's HTTP
+API (a rep's reply) reach an open widget the same way. Why a WebSocket and not Rasa's
+Socket.IO channel: docs/widget.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from websockets.exceptions import ConnectionClosed
+
+from bot.inbound import check_message
+from bot.rasa_stores import on_tracker_saved
+from bot.settings import get_settings
+from bot.widget_protocol import BadFrame, Hello, VisitorMessage, encode, messages_from_events, parse_client_frame
+
+logger = logging.getLogger(__name__)
+
+WIDGET_SCRIPT = "web/widget/lantern.js"
+
+
+class WidgetOutput(OutputChannel):
+    """Gives responses the channel name "widget" (for widget-only variations, such as
+    article cards) and sends nothing itself: delivery follows the tracker save."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "widget"
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        return None
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        return None
+
+
+@dataclass(eq=False)
+class Connection:
+    """One open browser tab, and the last message number it has."""
+
+    socket: Any
+    session_id: str
+    last_seq: int = -1
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def send(self, frame: str) -> None:
+        try:
+            await self.socket.send(frame)
+        except ConnectionClosed:
+            pass  # the tab went away; it resumes from last_seq when it comes back
+
+
+class WidgetInput(InputChannel):
+    """WebSocket channel for the website widget, open only to the configured origins."""
+
+    def __init__(self) -> None:
+        self.settings = get_settings()
+        self.connections: dict[str, set[Connection]] = {}
+        self.in_flight: set[tuple[str, str]] = set()
+        self.tracker_store: Any = None
+
+    @classmethod
+    def name(cls) -> Text:
+        return "widget"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls()
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return WidgetOutput()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        widget = Blueprint("lantern_widget", __name__)
+        script_path = self.settings.home / WIDGET_SCRIPT
+        allowed_origins = set(self.settings.allowed_origins)
+        on_tracker_saved(self.push_new_messages)
+
+        @widget.route("/", methods=["GET"])
+        async def health(_: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @widget.route("/lantern.js", methods=["GET"])
+        async def script(_: Request) -> response.HTTPResponse:
+            return response.raw(
+                script_path.read_bytes(),
+                content_type="application/javascript; charset=utf-8",
+                headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+            )
+
+        @widget.middleware("request")
+        async def check_origin(request: Request) -> Optional[response.HTTPResponse]:
+            # Browsers always send Origin on a WebSocket handshake; refusing other sites
+            # stops a page elsewhere from driving (or reading) a visitor's conversation.
+            if request.path.endswith("/ws") and request.headers.get("origin") not in allowed_origins:
+                logger.info("widget connection refused for origin %r", request.headers.get("origin"))
+                return response.json({"error": "origin not allowed"}, status=403)
+            return None
+
+        @widget.websocket("/ws")
+        async def conversation(request: Request, socket: Any) -> None:
+            self.tracker_store = request.app.ctx.agent.tracker_store
+            await self.serve(socket, on_new_message)
+
+        return widget
+
+    async def serve(self, socket: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Handle one browser connection until it closes."""
+        connection: Optional[Connection] = None
+        try:
+            while True:
+                raw = await socket.recv()
+                if raw is None:
+                    return
+                try:
+                    frame = parse_client_frame(raw)
+                except BadFrame as error:
+                    await socket.send(encode("error", reason=str(error)))
+                    continue
+                if isinstance(frame, Hello):
+                    connection = self.register(socket, frame, connection)
+                    await self.push_to(connection)
+                elif connection is None:
+                    await socket.send(encode("error", reason="send 'hello' first"))
+                else:
+                    # Shielded: a tab closing mid-turn must not cut the turn in half.
+                    await asyncio.shield(self.handle_message(connection, frame, on_new_message))
+        except (ConnectionClosed, asyncio.CancelledError):
+            return
+        finally:
+            if connection is not None:
+                self.connections.get(connection.session_id, set()).discard(connection)
+
+    def register(self, socket: Any, hello: Hello, previous: Optional[Connection]) -> Connection:
+        if previous is not None:
+            self.connections.get(previous.session_id, set()).discard(previous)
+        connection = Connection(socket, hello.session_id, last_seq=hello.after)
+        self.connections.setdefault(hello.session_id, set()).add(connection)
+        return connection
+
+    async def handle_message(
+        self,
+        connection: Connection,
+        message: VisitorMessage,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        key = (connection.session_id, message.id)
+        checked = check_message(message.text, self.settings.max_message_chars)
+        if checked.reply is not None:
+            await connection.send(encode("notice", id=message.id, text=checked.reply))
+            await connection.send(encode("ack", id=message.id))
+            return
+        # A browser resends what it sent just before a drop; handle each message once.
+        if key in self.in_flight or await self.already_handled(connection.session_id, message.id):
+            await self.push_to(connection)
+            await connection.send(encode("ack", id=message.id))
+            return
+        self.in_flight.add(key)
+        await connection.send(encode("typing", on=True))
+        metadata: dict[str, Any] = {}
+        if message.display:
+            metadata["lantern_display"] = message.display
+        if message.hidden:
+            metadata["lantern_hidden"] = True
+        try:
+            await on_new_message(
+                UserMessage(
+                    checked.text,
+                    WidgetOutput(),
+                    connection.session_id,
+                    input_channel=self.name(),
+                    message_id=message.id,
+                    metadata=metadata or None,
+                )
+            )
+        except Exception:  # noqa: BLE001 - the visitor gets a reply, the server keeps running
+            logger.exception("widget turn failed for %s", connection.session_id)
+            await connection.send(
+                encode("notice", id=message.id, text="Sorry, something went wrong on my side. Please try again.")
+            )
+        finally:
+            self.in_flight.discard(key)
+            await connection.send(encode("typing", on=False))
+        await self.push_to(connection)
+        await connection.send(encode("ack", id=message.id))
+
+    async def already_handled(self, session_id: str, message_id: str) -> bool:
+        tracker = await self.tracker_store.retrieve_full_tracker(session_id)
+        if tracker is None:
+            return False
+        return any(getattr(event, "message_id", None) == message_id for event in tracker.events)
+
+    async def push_new_messages(self, session_id: str) -> None:
+        """Tracker-save listener: bring every open tab of this conversation up to date."""
+        for connection in list(self.connections.get(session_id, ())):
+            await self.push_to(connection)
+
+    async def push_to(self, connection: Connection) -> None:
+        async with connection.lock:
+            tracker = await self.tracker_store.retrieve_full_tracker(connection.session_id)
+            events = [event.as_dict() for event in tracker.events] if tracker else []
+            fresh = [m for m in messages_from_events(events) if m.seq > connection.last_seq]
+            if not fresh:
+                return
+            await connection.send(encode("messages", messages=[m.to_frame() for m in fresh]))
+            connection.last_seq = fresh[-1].seq

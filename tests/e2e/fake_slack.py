@@ -1,0 +1,84 @@
+"""A fake Slack Web API on loopback that records every call, for the Slack channel's tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator, Optional
+from urllib.parse import parse_qsl
+
+
+@dataclass
+class FakeSlack:
+    url: str  # the Web API base URL, ending in "/"
+    calls: list[dict[str, Any]] = field(default_factory=list)  # {"method", "token", "args"}
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def posts(self, channel: str) -> list[dict[str, Any]]:
+        """Arguments of every `chat.postMessage` call to `channel` so far, oldest first."""
+        with self.lock:
+            return [c["args"] for c in self.calls if c["method"] == "chat.postMessage" and c["args"].get("channel") == channel]
+
+    def wait_for_posts(self, channel: str, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """The posts to `channel` once there are at least `count`; fails after `timeout` seconds."""
+        self._wait(lambda: len(self.posts(channel)) >= count, f"{count} post(s) to {channel}", timeout)
+        return self.posts(channel)
+
+    def wait_for_post(self, channel: str, match: Callable[[dict[str, Any]], bool], timeout: float = 30.0) -> dict[str, Any]:
+        """The first post to `channel` that `match`es; fails after `timeout` seconds."""
+        self._wait(lambda: any(match(p) for p in self.posts(channel)), f"a matching post to {channel}", timeout)
+        return next(p for p in self.posts(channel) if match(p))
+
+    def _wait(self, done: Callable[[], bool], what: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {what} within {timeout} s; calls so far: {self.calls}")
+            time.sleep(0.05)
+
+
+@contextmanager
+def running_fake_slack() -> Iterator[FakeSlack]:
+    state = FakeSlack(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode("utf-8")
+            if "json" in self.headers.get("Content-Type", ""):
+                args = json.loads(body or "{}")
+            else:
+                args = dict(parse_qsl(body))
+            method = self.path.split("?")[0].rsplit("/", 1)[-1]  # /api/chat.postMessage
+            with state.lock:
+                state.calls.append({"method": method, "token": _bearer(self.headers.get("Authorization")), "args": args})
+            answer: dict[str, Any] = {"ok": True}
+            if method == "chat.postMessage":
+                answer.update(channel=args.get("channel"), ts=f"{time.time():.6f}")
+            encoded = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(encoded)))
+            self.end_headers()
+            self.wfile.write(encoded)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _bearer(header: Optional[str]) -> Optional[str]:
+    return header.removeprefix("Bearer ") if header else None
