@@ -8,11 +8,12 @@ LANTERN := $(VENV)/bin/lantern
 # The virtualenv is rebuilt whenever the lock or the project metadata change.
 STAMP   := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: help setup run test train index check eval-kb eval-nlu eval-intent bench lock clean
+.PHONY: help setup run test chromium train index check eval-kb eval-nlu eval-intent bench lock clean
 
 help:
 	@echo "make run      install (first time), train if changed, index the knowledge base, start both servers"
 	@echo "make test     install (first time) and run the whole test suite"
+	@echo "make chromium install Debian's Chromium for the browser tests (apt-get; needs root or sudo)"
 	@echo "make eval-kb  measure knowledge-base search quality and latency"
 	@echo "make eval-nlu cross-validate intents; NLU cost against the rasa init pipeline"
 	@echo "make eval-intent replay labelled conversations: offers only on clear buying intent"
@@ -51,6 +52,9 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -p no:cacheprovider
+
+chromium:
+	scripts/install-chromium.sh
 
 eval-kb: setup
 	$(PY) -m bot.evaluation.kb_eval

@@ -23,6 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.inbound import BadRequest, check_message
 from bot.settings import Settings, get_settings
@@ -116,10 +117,16 @@ class LanternSlackInput(SlackInput):
                 return response.json({"challenge": incoming.value})
             if isinstance(incoming, Ignored):
                 return response.json({"ok": True, "ignored": incoming.reason})
-            if incoming.event_id and not await self._first_receipt(incoming.event_id):
-                return response.json(
-                    {"ok": True, "ignored": "event already received"}, headers={"X-Slack-No-Retry": "1"}
-                )
+            if incoming.event_id:
+                try:
+                    first = await self._first_receipt(incoming.event_id)
+                except SQLAlchemyError:
+                    logger.exception("could not record Slack event %s", incoming.event_id)
+                    return response.json({"error": "could not record the event; Slack will send it again"}, status=503)
+                if not first:
+                    return response.json(
+                        {"ok": True, "ignored": "event already received"}, headers={"X-Slack-No-Retry": "1"}
+                    )
             # Slack wants an answer within 3 s or it retries: reply now, talk afterwards.
             task = asyncio.create_task(self._answer(incoming, on_new_message))
             self._background_tasks.add(task)  # keeps the task alive until it is done
