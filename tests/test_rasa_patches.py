@@ -22,3 +22,32 @@ def test_valid_action_results_pass() -> None:
 def test_invalid_action_results_raise_like_rasa_does() -> None:
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         action()._validate_action_result({"events": "not a list"})
+
+
+def test_event_lookup_is_patched_and_agrees_with_rasa_for_every_event_type() -> None:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    assert Event.resolve_by_type is rasa_patches._resolve_event_type
+    for cls in all_subclasses(Event):
+        assert Event.resolve_by_type(cls.type_name) is rasa_patches._original_resolve_by_type(cls.type_name)
+
+
+def test_event_lookup_keeps_rasas_answers_for_unknown_names() -> None:
+    from rasa.shared.core.events import Event, SlotSet
+
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_an_event_class_defined_later_is_found() -> None:
+    from rasa.shared.core.events import Event, SlotSet
+
+    Event.resolve_by_type("slot")  # fills the table
+
+    class LanternTestEvent(SlotSet):
+        type_name = "lantern_test_event"
+
+    assert Event.resolve_by_type("lantern_test_event") is LanternTestEvent
