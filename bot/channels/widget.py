@@ -145,14 +145,21 @@ class WidgetInput(InputChannel):
             return
         finally:
             if connection is not None:
-                self.connections.get(connection.session_id, set()).discard(connection)
+                self.unregister(connection)
 
     def register(self, socket: Any, hello: Hello, previous: Optional[Connection]) -> Connection:
         if previous is not None:
-            self.connections.get(previous.session_id, set()).discard(previous)
+            self.unregister(previous)
         connection = Connection(socket, hello.session_id, last_seq=hello.after)
         self.connections.setdefault(hello.session_id, set()).add(connection)
         return connection
+
+    def unregister(self, connection: Connection) -> None:
+        tabs = self.connections.get(connection.session_id)
+        if tabs is not None:
+            tabs.discard(connection)
+            if not tabs:
+                del self.connections[connection.session_id]
 
     async def handle_message(
         self,
