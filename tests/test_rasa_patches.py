@@ -51,3 +51,44 @@ def test_an_event_class_defined_later_is_found() -> None:
         type_name = "lantern_test_event"
 
     assert Event.resolve_by_type("lantern_test_event") is LanternTestEvent
+
+
+def test_action_server_calls_reuse_one_connection() -> None:
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    client_ports: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the action server (Sanic) does
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            client_ports.append(self.client_address[1])
+            body = b'{"events": [], "responses": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{server.server_address[1]}/webhook", headers={"X-Test": "1"})
+
+    async def three_calls() -> list:
+        results = [await endpoint.request(json={"next_action": "action_x"}) for _ in range(3)]
+        async with endpoint.session() as session:
+            assert session.headers["X-Test"] == "1" and session.timeout.total == 300
+        await rasa_patches.close_kept_sessions()
+        return results
+
+    try:
+        assert asyncio.run(three_calls()) == [{"events": [], "responses": []}] * 3
+    finally:
+        server.shutdown()
+    assert len(client_ports) == 3 and len(set(client_ports)) == 1

@@ -56,4 +56,8 @@ class LanternRestInput(RestInput):
             request.ctx.lantern_text = checked.text
             return None
 
+        @blueprint.listener("after_server_stop")
+        async def close_sessions(*_: object) -> None:
+            await rasa_patches.close_kept_sessions()
+
         return blueprint
