@@ -1,15 +1,21 @@
-"""Rasa's SQL tracker store, configured from Lantern's settings instead of endpoints.yml."""
+"""Rasa's SQL tracker store, configured from Lantern's settings instead of endpoints.yml,
+with a leaner save and a hook that tells the widget channel when a conversation changed."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -62,11 +68,57 @@ class LanternTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = create_db_engine(parsed.render_as_string(hide_password=False))
             self.sessionmaker = sessionmaker(bind=self.engine)
+        self._build_statements()
+
+    def _build_statements(self) -> None:
+        """Rasa's event queries as statements built once, instead of an ORM query per turn,
+        so SQLAlchemy compiles each once. Same conditions as `SQLTrackerStore._event_query`:
+        the latest session is the events at or after the latest `session_started`, or all
+        of them if there is none; order by id."""
+        events = self.SQLEvent.__table__
+        sender = bindparam("sender_id")
+        session_start = (
+            select(func.max(events.c.timestamp))
+            .where(events.c.sender_id == sender, events.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        in_latest_session = or_(events.c.timestamp >= session_start, session_start.is_(None))
+        self._count_stored = select(func.count()).select_from(events).where(events.c.sender_id == sender, in_latest_session)
+        self._all_sessions = select(events.c.data).where(events.c.sender_id == sender).order_by(events.c.id)
+        self._latest_session = self._all_sessions.where(in_latest_session)
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        statement = self._all_sessions if fetch_events_from_all_sessions else self._latest_session
+        with self.session_scope() as session:
+            rows = session.execute(statement, {"sender_id": sender_id}).scalars().all()
+        if not self.domain or not rows:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, [json.loads(row) for row in rows], self.domain.slots)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await super().save(tracker)
+        """Store the events not stored yet, like Rasa's save, in one multi-row insert
+        rather than one ORM object each (docs/performance.md), then tell the listeners."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            stored = session.execute(self._count_stored, {"sender_id": tracker.sender_id}).scalar_one()
+            rows = [self._event_row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, None)]
+            if rows:
+                session.execute(insert(self.SQLEvent.__table__), rows)
+            session.commit()
         for listener in list(_save_listeners):
             try:
                 await listener(tracker.sender_id)
             except Exception:  # noqa: BLE001 - a listener must never lose a saved turn
                 logger.exception("tracker save listener failed for %s", tracker.sender_id)
+
+    @staticmethod
+    def _event_row(sender_id: str, event: Event) -> dict[str, Any]:
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
