@@ -135,7 +135,7 @@ class WidgetInput(InputChannel):
                     continue
                 if isinstance(frame, Hello):
                     connection = self.register(socket, frame, connection)
-                    await self.push_to(connection)
+                    await self.push_to(connection, even_if_empty=True)  # the tab learns where it stands
                 elif connection is None:
                     await socket.send(encode("error", reason="send 'hello' first"))
                 else:
@@ -218,12 +218,12 @@ class WidgetInput(InputChannel):
         for connection in list(self.connections.get(session_id, ())):
             await self.push_to(connection)
 
-    async def push_to(self, connection: Connection) -> None:
+    async def push_to(self, connection: Connection, even_if_empty: bool = False) -> None:
         async with connection.lock:
             tracker = await self.tracker_store.retrieve_full_tracker(connection.session_id)
             events = [event.as_dict() for event in tracker.events] if tracker else []
             fresh = [m for m in messages_from_events(events) if m.seq > connection.last_seq]
-            if not fresh:
-                return
-            await connection.send(encode("messages", messages=[m.to_frame() for m in fresh]))
-            connection.last_seq = fresh[-1].seq
+            if fresh or even_if_empty:
+                await connection.send(encode("messages", messages=[m.to_frame() for m in fresh]))
+            if fresh:
+                connection.last_seq = fresh[-1].seq

@@ -99,6 +99,13 @@ def test_a_reconnecting_tab_gets_only_what_it_has_not_seen() -> None:
     assert [(m["seq"], m["text"]) for m in frame["messages"]] == [(2, "what's up?")]
 
 
+def test_a_new_tab_is_told_when_there_is_no_history_yet() -> None:
+    channel, _, _ = channel_with_bot(TrackerStore())
+    socket = ScriptedSocket([{"type": "hello", "session_id": SESSION}])
+    serve(channel, socket, None)
+    assert socket.sent == [{"type": "messages", "messages": []}]
+
+
 def test_bad_frames_and_refused_messages_never_reach_rasa() -> None:
     store = TrackerStore()
     channel, received, on_new_message = channel_with_bot(store)

@@ -267,3 +267,12 @@ def test_phone_sized_screen(browser, site) -> None:
     page.locator(".close").click()
     assert page.locator(".launcher").is_visible()
     context.close()
+
+
+def test_a_conversation_the_server_no_longer_has_starts_over_with_a_greeting(page, site) -> None:
+    _, _, url = site
+    page.goto(url)
+    page.evaluate("localStorage.setItem('lantern.session', 'forgotten-conversation-1'); sessionStorage.setItem('lantern.open', '1')")
+    page.reload()
+    wait_for_bot_text(page, "What are you trying to fix or figure out?")
+    assert page.locator(".msg.visitor").count() == 0  # the greeting request is not shown

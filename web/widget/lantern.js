@@ -342,6 +342,15 @@
     log.setAttribute("aria-busy", "false");
     updateBadge();
     scrollToEnd();
+    greetIfEmpty();
+  }
+
+  // The bot speaks first: when the open chat has no conversation yet (a first visit, or
+  // a conversation the server no longer has), ask it for its greeting, unseen.
+  function greetIfEmpty() {
+    if (historyLoaded && !panel.hidden && !log.querySelector(".msg") && !outbox.length) {
+      send("/greet", { hidden: true });
+    }
   }
 
   function showPending(item) {
@@ -435,8 +444,7 @@
   // ---- opening and closing ------------------------------------------------------------
 
   function openChat() {
-    var firstTime = !sessionId;
-    if (firstTime) {
+    if (!sessionId) {
       sessionId = newId();
       store(localStorage, KEYS.session, sessionId);
     }
@@ -447,7 +455,7 @@
     unread = 0;
     updateBadge();
     connect();
-    if (firstTime) send("/greet", { hidden: true });
+    greetIfEmpty();
     scrollToEnd();
     input.focus();
   }
