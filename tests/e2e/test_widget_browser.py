@@ -151,6 +151,7 @@ def test_discovery_buttons_cards_and_history_across_reload_and_pages(page, site)
 
     page.reload()
     page.locator(".card").first.wait_for()  # reopened by itself, history restored
+    assert page.evaluate("document.activeElement.id") != "lantern-widget"  # without taking the page's focus
     page.wait_for_function("document.querySelector('#lantern-widget').shadowRoot.querySelectorAll('.log .msg').length >= %d" % len(before))
     assert log_texts(page) == before
 

@@ -443,7 +443,8 @@
 
   // ---- opening and closing ------------------------------------------------------------
 
-  function openChat() {
+  // `restoring`: reopened by itself on a new page, so focus stays where the page puts it.
+  function openChat(restoring) {
     if (!sessionId) {
       sessionId = newId();
       store(localStorage, KEYS.session, sessionId);
@@ -457,7 +458,7 @@
     connect();
     greetIfEmpty();
     scrollToEnd();
-    input.focus();
+    if (restoring !== true) input.focus();
   }
 
   function closeChat() {
@@ -467,9 +468,9 @@
     launcher.focus();
   }
 
-  launcher.addEventListener("click", function () { if (panel.hidden) openChat(); else closeChat(); });
+  launcher.addEventListener("click", function () { if (panel.hidden) openChat(false); else closeChat(); });
   closeButton.addEventListener("click", closeChat);
-  teaserOpen.addEventListener("click", openChat);
+  teaserOpen.addEventListener("click", function () { openChat(false); });
   teaserClose.addEventListener("click", function () { teaser.hidden = true; launcher.focus(); });
   panel.addEventListener("keydown", function (event) { if (event.key === "Escape") closeChat(); });
 
@@ -492,12 +493,12 @@
     if (sessionId) {
       // A returning visitor: reconnect so history and later replies are there.
       connect();
-      if (load(sessionStorage, KEYS.open) === "1") openChat();
+      if (load(sessionStorage, KEYS.open) === "1") openChat(true);
     } else if (config.greetingDelay >= 0) {
       setTimeout(function () { if (panel.hidden && !sessionId) teaser.hidden = false; }, config.greetingDelay * 1000);
     }
   }
 
-  window.LanternWidget = { open: openChat, close: closeChat };
+  window.LanternWidget = { open: function () { openChat(false); }, close: closeChat };
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
 })();
