@@ -15,8 +15,9 @@ from bot.actions.teach import answer_with_articles
 from bot.discovery import SKIPPED, looks_like_question
 
 DISCOVERY_SLOTS = ("symptoms", "impact", "tried")
-# Replies that mean "no answer" rather than being the answer.
-NO_ANSWER_INTENTS = {"skip", "dont_know", "deny"}
+# Replies that mean "no answer" rather than being the answer (`skip` covers "rather not say"
+# and "no idea": the dialogue treats both alike, so NLU no longer tells them apart).
+NO_ANSWER_INTENTS = {"skip", "deny"}
 # Messages that are not answers: handled, then the same question is asked again.
 ASIDE_RESPONSES = {
     "bot_challenge": "utter_iamabot",

@@ -104,7 +104,7 @@ class ValidateLeadForm(FormValidationAction):
         cancelled = self._cancelled(tracker, "lead_company")
         if cancelled:
             return cancelled
-        if latest_intent(tracker) in ("skip", "deny", "dont_know"):
+        if latest_intent(tracker) in ("skip", "deny"):
             return {"lead_company": SKIPPED}
         return {"lead_company": check_company(str(value)).value or SKIPPED}
 

@@ -29,7 +29,6 @@ REPLIES = {
     "nlu_fallback": "utter_ask_rephrase",
     "why_do_you_ask": "utter_why_ask_general",
     "skip": "utter_what_problem",
-    "dont_know": "utter_what_problem",
     "stop_discovery": "utter_what_problem",
 }
 

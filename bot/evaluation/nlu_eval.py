@@ -2,7 +2,8 @@
 
 Prints the intent macro-F1 of `config.yml`'s pipeline (5-fold cross-validation on
 `bot/data/nlu.yml`), how often problem/question messages are taken for buying signals
-and the reverse, and the median time to parse one message with the trained Lantern
+and the reverse, how many examples have a near-twin in their intent (which flatters
+cross-validation), and the median time to parse one message with the trained Lantern
 model beside a model trained with Rasa's default (`rasa init`) pipeline.
 """
 
@@ -24,6 +25,7 @@ import yaml
 HOME = Path(__file__).resolve().parents[2]
 NLU_DATA = HOME / "bot" / "data" / "nlu.yml"
 RESULTS = HOME / "results" / "eval-nlu"
+NEAR_TWIN = 0.9
 PROBLEM_OR_QUESTION = {"describe_problem", "ask_question", "ask_services", "just_researching"}
 BUYING = {"ask_pricing", "request_demo", "request_sales_contact", "ready_to_buy"}
 # Rasa's default pipeline, as `rasa init` runs it when config.yml names none.
@@ -97,9 +99,38 @@ def parse_latency_ms(model: Path, texts: Sequence[str], repeats: int = 3) -> flo
     return statistics.median(timings)
 
 
-def sample_texts(limit: int = 200) -> list[str]:
+def labelled_examples() -> list[tuple[str, str]]:
+    """(text, intent) for every intent example (regex blocks are not examples)."""
     data = yaml.safe_load(NLU_DATA.read_text())
-    texts = [line.strip()[2:] for block in data["nlu"] for line in block["examples"].splitlines() if line.strip()]
+    return [(line.strip()[2:], block["intent"]) for block in data["nlu"] if "intent" in block
+            for line in block["examples"].splitlines() if line.strip()]
+
+
+def near_twins(threshold: float = NEAR_TWIN) -> tuple[int, int]:
+    """How many examples have a near-twin in the same intent (character n-gram cosine >= threshold).
+
+    Cross-validation cannot tell learning from recall: an example whose near-twin sits in the
+    training folds is easy. This count shows whether a better score came with more twins.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    examples = labelled_examples()
+    texts = [text.lower() for text, _ in examples]
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).fit_transform(texts)
+    similarity = (vectors @ vectors.T).tolil()
+    similarity.setdiag(0)
+    similarity = similarity.tocsr()
+    twins = 0
+    for row, (_, intent) in enumerate(examples):
+        start, end = similarity.indptr[row], similarity.indptr[row + 1]
+        columns, values = similarity.indices[start:end], similarity.data[start:end]
+        if any(value >= threshold and examples[column][1] == intent for column, value in zip(columns, values)):
+            twins += 1
+    return twins, len(examples)
+
+
+def sample_texts(limit: int = 200) -> list[str]:
+    texts = [text for text, _ in labelled_examples()]
     return texts[:: max(1, len(texts) // limit)][:limit]
 
 
@@ -118,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for text, truth, predicted in scores["examples"]:
         print(f"   {truth} -> {predicted}: {text}")
     print("weakest intents: " + ", ".join(f"{name} {f1:.2f}" for name, f1 in scores["worst"]))
+    twins, total = near_twins()
+    print(f"examples with a near-twin in the same intent (char n-gram cosine >= {NEAR_TWIN}): "
+          f"{twins} of {total} ({twins / total:.1%})")
     if args.skip_latency:
         return 0
 

@@ -35,7 +35,7 @@ def test_low_confidence_answers_are_still_answers() -> None:
     assert validate("impact", "about ten orders a week", "nlu_fallback")[0] == {"impact": "about ten orders a week"}
 
 
-@pytest.mark.parametrize("intent", ["skip", "dont_know", "deny"])
+@pytest.mark.parametrize("intent", ["skip", "deny"])
 def test_skip_and_dont_know_move_on(intent: str) -> None:
     assert validate("impact", "no idea", intent) == ({"impact": SKIPPED}, [])
 
