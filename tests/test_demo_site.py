@@ -1,5 +1,4 @@
 import http.client
-import threading
 from dataclasses import replace
 from typing import Iterator
 
@@ -9,16 +8,14 @@ import requests
 from bot.demo_site import make_demo_server
 from bot.evaluation.stack import free_port
 from bot.settings import Settings
+from tests.loopback import serving
 
 
 @pytest.fixture
 def demo(project_settings: Settings) -> Iterator[str]:
     settings = replace(project_settings, demo_port=free_port(), rasa_port=5999)
-    server = make_demo_server(settings)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield settings.demo_url
-    server.shutdown()
-    server.server_close()
+    with serving(make_demo_server(settings)) as url:
+        yield url
 
 
 def test_pages_embed_the_widget_from_the_configured_rasa_server(demo: str) -> None:

@@ -5,6 +5,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 import bot.channels.rest  # noqa: F401 - importing the channel applies the patch
 from bot import rasa_patches
+from tests.loopback import serving
 
 
 def action() -> RemoteAction:
@@ -55,7 +56,6 @@ def test_an_event_class_defined_later_is_found() -> None:
 
 def test_action_server_calls_reuse_one_connection() -> None:
     import asyncio
-    import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     client_ports: list[int] = []
@@ -76,19 +76,14 @@ def test_action_server_calls_reuse_one_connection() -> None:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = EndpointConfig(f"http://127.0.0.1:{server.server_address[1]}/webhook", headers={"X-Test": "1"})
-
-    async def three_calls() -> list:
+    async def three_calls(endpoint: EndpointConfig) -> list:
         results = [await endpoint.request(json={"next_action": "action_x"}) for _ in range(3)]
         async with endpoint.session() as session:
             assert session.headers["X-Test"] == "1" and session.timeout.total == 300
         await rasa_patches.close_kept_sessions()
         return results
 
-    try:
-        assert asyncio.run(three_calls()) == [{"events": [], "responses": []}] * 3
-    finally:
-        server.shutdown()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        endpoint = EndpointConfig(f"{url}/webhook", headers={"X-Test": "1"})
+        assert asyncio.run(three_calls(endpoint)) == [{"events": [], "responses": []}] * 3
     assert len(client_ports) == 3 and len(set(client_ports)) == 1

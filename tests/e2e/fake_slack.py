@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator, Optional
 from urllib.parse import parse_qsl
 
+from tests.loopback import serving
+
 
 @dataclass
 class FakeSlack:
@@ -68,16 +70,9 @@ def running_fake_slack() -> Iterator[FakeSlack]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as base_url:
+        state.url = f"{base_url}/api/"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _bearer(header: Optional[str]) -> Optional[str]:

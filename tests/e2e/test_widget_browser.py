@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +19,7 @@ from bot.demo_site import make_demo_server
 from bot.evaluation.stack import PROJECT_HOME, Stack, free_port, running_stack
 from bot.training import train_if_changed
 from tests.e2e.tcp_proxy import TcpProxy
+from tests.loopback import serving
 
 pytestmark = pytest.mark.slow
 
@@ -57,12 +57,10 @@ def site(project_settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with running_stack(tmp_path_factory.mktemp("browser"), extra_env={"LANTERN_DEMO_PORT": str(demo_port)}) as stack:
         proxy = TcpProxy(stack.settings.rasa_port, free_port())
         proxy.start()
-        demo = make_demo_server(replace(stack.settings, rasa_port=proxy.port))
-        threading.Thread(target=demo.serve_forever, daemon=True).start()
         try:
-            yield stack, proxy, stack.settings.demo_url
+            with serving(make_demo_server(replace(stack.settings, rasa_port=proxy.port))) as demo_url:
+                yield stack, proxy, demo_url
         finally:
-            demo.shutdown()
             proxy.stop()
 
 
