@@ -66,8 +66,8 @@ def cmd_kb_index(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
     from bot.knowledge.articles import load_knowledge_base
-    from bot.knowledge.index_store import IndexNotBuilt, load_live_index
-    from bot.knowledge.search import IntentLevel, PassageIndex
+    from bot.knowledge.index_store import IndexNotBuilt, hybrid_index_of, load_live_index
+    from bot.knowledge.search import IntentLevel
 
     if args.kb_dir:
         kb = load_knowledge_base(_kb_dir(args, settings))
@@ -75,7 +75,8 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
             for problem in kb.problems:
                 print(problem.format(), file=sys.stderr)
             return 1
-        index = PassageIndex.from_knowledge_base(kb)
+        # The same hybrid search the assistant serves; the texts are embedded now, not read from the database.
+        index = hybrid_index_of(kb)
     else:
         try:
             index = load_live_index(settings.db_url)
@@ -90,7 +91,8 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
         print("no confident answer (nothing passes the answerability threshold)")
     for rank, result in enumerate(results, 1):
         print(f"{rank}. {result.title}  [{result.id}, {result.kind}, {', '.join(result.topics)}]")
-        print(f"   score {result.score:.2f}, coverage {result.coverage:.2f}  {result.url}")
+        similarity = "" if result.similarity is None else f", similarity {result.similarity:.2f}"
+        print(f"   score {result.score:.2f}, coverage {result.coverage:.2f}{similarity}  {result.url}")
         print(f"   § {result.passage_heading}: {_shorten(result.passage, 160)}")
     return 0
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import declarative_base
 
 Base: Any = declarative_base()
@@ -55,6 +55,16 @@ class KbPassage(Base):
     position = Column(Integer, nullable=False)
     heading = Column(Text, nullable=False)
     text = Column(Text, nullable=False)
+
+
+class KbVector(Base):
+    """The sentence embedding of one indexed text (document or `asks` phrase), filed by
+    `SentenceEncoder.vector_key`, so a re-index only encodes texts that changed."""
+
+    __tablename__ = "kb_vectors"
+
+    text_key = Column(String(64), primary_key=True)
+    vector = Column(LargeBinary, nullable=False)  # float32, little-endian, unit length
 
 
 class ContentGap(Base):

@@ -109,5 +109,6 @@ def closest_topic(index: PassageIndex, query: str) -> Optional[str]:
     """The title of the topic nearest to an unanswerable query, when it is near at all:
     a tractor question shares a word or two with marketing articles, and naming a topic
     for it would only confuse."""
-    nearest = index.search(query, k=1, min_coverage=CLOSEST_TOPIC_COVERAGE)
+    # Words, not meaning: the query was just found unanswerable, so the cosine gate is off.
+    nearest = index.search(query, k=1, min_coverage=CLOSEST_TOPIC_COVERAGE, min_cosine=-1.0)
     return index.topic_title(nearest[0].topics[0]) if nearest else None

@@ -5,6 +5,10 @@ the new one, never a mix; a knowledge base with problems is refused before anyth
 written, and the last good index keeps serving. Each process keeps the index it last
 loaded and reloads when the stored checksum changes, so several replicas always follow
 the database rather than each other.
+
+The sentence embeddings of the indexed texts are computed here, at index time, and stored
+beside the rows (`kb_vectors`), filed by model and text: a re-index only encodes what
+changed, and a process loading the index only encodes the visitor's query.
 """
 
 from __future__ import annotations
@@ -15,15 +19,17 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
+import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.db import session_scope
 from bot.knowledge.articles import Article, KnowledgeBase, Problem, load_knowledge_base
-from bot.knowledge.search import IndexedArticle, IntentLevel, PassageIndex, SearchResult
-from bot.models import KbArticle, KbIndexState, KbPassage
+from bot.knowledge.embeddings import SentenceEncoder, shared_encoder
+from bot.knowledge.search import DenseVectors, IndexedArticle, IntentLevel, PassageIndex, SearchResult, embedded_texts
+from bot.models import KbArticle, KbIndexState, KbPassage, KbVector
 from bot.settings import get_settings
 
 
@@ -55,6 +61,44 @@ def checksum_of(articles: Iterable[IndexedArticle], synonyms: dict[str, str], to
     return digest.hexdigest()
 
 
+# Vectors this process computed, by key: the test suite indexes the same knowledge base
+# into many fresh databases, and each would otherwise encode every text again.
+_encoded: dict[str, bytes] = {}
+
+
+def vectors_for(encoder: SentenceEncoder, texts: Sequence[str], stored: dict[str, bytes]) -> dict[str, bytes]:
+    """The vector of each text by key, taken from `stored` or this process's cache, encoded if in neither."""
+    keys = [encoder.vector_key(text) for text in texts]
+    missing = {key: text for key, text in zip(keys, texts) if key not in stored and key not in _encoded}
+    if missing:
+        encoded = encoder.encode(list(missing.values())).astype("<f4")
+        _encoded.update((key, vector.tobytes()) for key, vector in zip(missing, encoded))
+    return {key: stored[key] if key in stored else _encoded[key] for key in keys}
+
+
+def hybrid_index(
+    articles: Sequence[IndexedArticle],
+    synonyms: dict[str, str],
+    topics: dict[str, str],
+    stored: Optional[dict[str, bytes]] = None,
+) -> PassageIndex:
+    """The index the assistant serves: BM25 plus the texts' embeddings, taken from `stored`
+    (the database's) when there, encoded otherwise (an index written before embeddings
+    were stored, or a knowledge base searched straight from its files)."""
+    encoder = shared_encoder()
+    texts = [text for _, text in embedded_texts(articles)]
+    vectors = vectors_for(encoder, texts, stored or {})  # by key: a text said twice is stored once
+    rows = b"".join(vectors[encoder.vector_key(text)] for text in texts)
+    matrix = np.frombuffer(rows, dtype="<f4").reshape(len(texts), -1)
+    return PassageIndex(articles, synonyms, topics, DenseVectors(matrix, encoder))
+
+
+def hybrid_index_of(kb: KnowledgeBase) -> PassageIndex:
+    """`hybrid_index` of a knowledge base read from files (`lantern kb search --kb-dir`, `make eval-kb`)."""
+    topics = {topic.id: topic.title for topic in kb.topics.values()}
+    return hybrid_index([IndexedArticle.from_article(a) for a in kb.articles], kb.synonyms, topics)
+
+
 def write_index(
     kb_dir: Path,
     db_url: Optional[str] = None,
@@ -69,14 +113,25 @@ def write_index(
     checksum = checksum_of(indexed, kb.synonyms, topics)
     passage_count = sum(len(a.sections) for a in kb.articles)
     articles: Iterable[Article] = progress(kb.articles) if progress else kb.articles
+    encoder = shared_encoder()
+    texts = [text for _, text in embedded_texts(indexed)]
 
     with session_scope(db_url) as session:
         state = session.get(KbIndexState, 1)
-        if state is not None and state.checksum == checksum:
+        stored = {row.text_key: row.vector for row in session.execute(select(KbVector)).scalars()}
+        vectors_stored = all(encoder.vector_key(text) in stored for text in texts)
+        if state is not None and state.checksum == checksum and vectors_stored:
             return IndexReport(state.generation, state.article_count, state.passage_count, checksum, False)
+    # Encoding can take many seconds: it happens before the writing transaction, not inside it.
+    vectors = vectors_for(encoder, texts, stored)
+
+    with session_scope(db_url) as session:
+        state = session.get(KbIndexState, 1)
+        session.execute(delete(KbVector))
         session.execute(delete(KbPassage))
         session.execute(delete(KbArticle))
         session.flush()
+        session.add_all(KbVector(text_key=key, vector=vector) for key, vector in vectors.items())
         for article in articles:
             session.add(
                 KbArticle(
@@ -125,8 +180,9 @@ def read_index_state(db_url: Optional[str] = None) -> Optional[KbIndexState]:
         return None  # tables not created yet
 
 
-def _read_index(db_url: Optional[str]) -> tuple[list[IndexedArticle], dict[str, str], dict[str, str]]:
+def _read_index(db_url: Optional[str]) -> tuple[list[IndexedArticle], dict[str, str], dict[str, str], dict[str, bytes]]:
     with session_scope(db_url) as session:
+        stored = {row.text_key: row.vector for row in session.execute(select(KbVector)).scalars()}
         state = session.get(KbIndexState, 1)
         synonyms = dict(state.synonyms) if state is not None else {}
         topics = dict(state.topics) if state is not None else {}
@@ -152,7 +208,7 @@ def _read_index(db_url: Optional[str]) -> tuple[list[IndexedArticle], dict[str, 
         )
         for row in rows
     ]
-    return articles, synonyms, topics
+    return articles, synonyms, topics, stored
 
 
 _loaded: dict[str, tuple[str, PassageIndex]] = {}
@@ -171,9 +227,9 @@ def load_live_index(db_url: Optional[str] = None) -> PassageIndex:
     with _load_lock:
         cached = _loaded.get(url)
         if cached is None or cached[0] != state.checksum:
-            articles, synonyms, topics = _read_index(url)
+            articles, synonyms, topics, stored = _read_index(url)
             # Keyed by what was actually read, in case an index was written meanwhile.
-            cached = (checksum_of(articles, synonyms, topics), PassageIndex(articles, synonyms, topics))
+            cached = (checksum_of(articles, synonyms, topics), hybrid_index(articles, synonyms, topics, stored))
             _loaded[url] = cached
     return cached[1]
 

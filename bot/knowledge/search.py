@@ -1,5 +1,6 @@
 """Passage search over a knowledge base: BM25 on `##` sections, with typo tolerance,
-sales-page gating and an answerability threshold.
+sales-page gating and an answerability threshold, fused with sentence embeddings when the
+index carries them (the live index always does; docs/search.md).
 
 The same `PassageIndex.search` serves the assistant, `lantern kb search` and the
 evaluation, so all three apply exactly the same gating and threshold.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Protocol, Sequence
 
 import bm25s
 import numpy as np
@@ -48,6 +49,27 @@ UNKNOWN_WORD_WEIGHT = 1.3
 # Only this many best-scoring articles are checked for coverage: bounded work per query.
 MAX_CANDIDATES = 50
 OVERVIEW = "Overview"
+
+# Hybrid search (docs/search.md, "Dense embeddings"): the BM25 and embedding rankings are
+# fused by reciprocal rank, and an article is only answered when its best cosine similarity
+# to the query reaches MIN_COSINE. Both thresholds were chosen on the tuning third of the
+# labelled queries with bot/evaluation/dense_eval.py; coverage adds nothing once meaning
+# gates the answer, so the hybrid does not require any.
+RRF_K = 60  # the usual constant: the top of both lists counts, not only rank 1
+MIN_COSINE = 0.475
+HYBRID_MIN_COVERAGE = 0.0
+
+
+class QueryEncoder(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class DenseVectors:
+    """Unit vectors of `embedded_texts(articles)`, row for row, and the encoder for queries."""
+
+    matrix: np.ndarray  # float32, (texts, dimension)
+    encoder: QueryEncoder
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,24 @@ class IndexedArticle:
         )
 
 
+def article_documents(article: IndexedArticle) -> list[tuple[str, str]]:
+    """(heading, text) of the documents BM25 indexes for `article`: its overview, then each section.
+
+    The overview carries the visitor's own phrasing (`asks`) and the summary, so symptom
+    language finds the article even when sections use jargon.
+    """
+    overview = " ".join([article.title, article.summary, article.why_it_matters, *article.asks])
+    return [(OVERVIEW, overview)] + [(heading, f"{article.title}. {heading}. {text}") for heading, text in article.sections]
+
+
+def embedded_texts(articles: Sequence[IndexedArticle]) -> list[tuple[int, str]]:
+    """(article number, text) of everything embedded: every document, in index order, then each
+    `asks` phrase on its own (a short visitor phrase is what a visitor query is closest to)."""
+    documents = [(n, text) for n, article in enumerate(articles) for _, text in article_documents(article)]
+    asks = [(n, ask) for n, article in enumerate(articles) for ask in article.asks]
+    return documents + asks
+
+
 @dataclass(frozen=True)
 class SearchResult:
     id: str
@@ -99,10 +139,11 @@ class SearchResult:
     summary: str
     why_it_matters: str
     related: tuple[str, ...]
-    score: float
+    score: float  # BM25; 0 when the article shares no word with the query
     coverage: float
     passage_heading: str
     passage: str
+    similarity: Optional[float] = None  # best cosine similarity to the query, with embeddings
 
     def as_dict(self) -> dict:
         return {
@@ -116,6 +157,7 @@ class SearchResult:
             "related": list(self.related),
             "score": round(self.score, 4),
             "coverage": round(self.coverage, 4),
+            "similarity": None if self.similarity is None else round(self.similarity, 4),
             "passage": {"heading": self.passage_heading, "text": self.passage},
         }
 
@@ -129,15 +171,18 @@ class _Doc:
 
 
 class PassageIndex:
-    """An in-memory BM25 index of every section (plus one overview per article)."""
+    """An in-memory BM25 index of every section (plus one overview per article), with the
+    sections' embeddings when `dense` is given."""
 
     def __init__(
         self,
         articles: Sequence[IndexedArticle],
         synonyms: Optional[dict[str, str]] = None,
         topics: Optional[dict[str, str]] = None,
+        dense: Optional[DenseVectors] = None,
     ) -> None:
         self.articles = list(articles)
+        self.dense = dense
         self.synonyms = dict(synonyms or {})
         self.topics = dict(topics or {})  # topic id -> title
         self._by_id = {a.id: a for a in self.articles}
@@ -145,13 +190,7 @@ class PassageIndex:
         corpus: list[list[str]] = []
         surface_words: set[str] = set()
         for number, article in enumerate(self.articles):
-            # The overview carries the visitor's own phrasing (`asks`) and the summary,
-            # so symptom language finds the article even when sections use jargon.
-            overview = " ".join([article.title, article.summary, article.why_it_matters, *article.asks])
-            texts = [(OVERVIEW, overview)] + [
-                (heading, f"{article.title}. {heading}. {text}") for heading, text in article.sections
-            ]
-            for heading, text in texts:
+            for heading, text in article_documents(article):
                 doc_terms = terms(text)
                 corpus.append(doc_terms or ["_"])
                 surface_words.update(words(text))
@@ -186,9 +225,14 @@ class PassageIndex:
             frozenset().union(*(self.docs[i].terms for i in doc_numbers))
             for doc_numbers in self._article_docs
         ]
+        if dense is not None:
+            self._embedded_owners = np.array([n for n, _ in embedded_texts(self.articles)], dtype=np.int64)
+            if dense.matrix.shape[0] != len(self._embedded_owners):
+                raise ValueError("the embeddings do not match the articles")
 
     @classmethod
     def from_knowledge_base(cls, kb: KnowledgeBase) -> "PassageIndex":
+        """BM25 alone; bot.knowledge.index_store.hybrid_index adds the embeddings."""
         return cls(
             [IndexedArticle.from_article(a) for a in kb.articles],
             kb.synonyms,
@@ -247,12 +291,57 @@ class PassageIndex:
         k: int = 3,
         intent: IntentLevel = IntentLevel.NONE,
         exclude: Iterable[str] = (),
-        min_coverage: float = MIN_COVERAGE,
+        min_coverage: Optional[float] = None,
+        min_cosine: float = MIN_COSINE,
     ) -> list[SearchResult]:
-        """The `k` best answerable articles for `query`, best first; empty when none is good enough."""
+        """The `k` best answerable articles for `query`, best first; empty when none is good enough.
+
+        `min_coverage` defaults to the threshold tuned for this index's kind (BM25 alone or
+        hybrid); `min_cosine` only applies to a hybrid index (-1 turns the gate off).
+        """
+        excluded = set(exclude)
+        if min_coverage is None:
+            min_coverage = MIN_COVERAGE if self.dense is None else HYBRID_MIN_COVERAGE
+        doc_scores, lexical = self._lexical_matches(query, intent, excluded)
+        if self.dense is None:
+            return [
+                self._result(number, score, coverage, doc_scores)
+                for number, score, coverage in lexical
+                if coverage >= min_coverage
+            ][:k]
+
+        # einsum, not `@`: a matrix-vector product through OpenBLAS wakes its thread pool,
+        # whose spinning doubled the CPU time of a search (measured); this loop is single-threaded
+        # and as fast at this size.
+        similarities = np.einsum("ij,j->i", self.dense.matrix, self.dense.encoder.encode([query])[0])
+        best = np.full(len(self.articles), -1.0, dtype=np.float32)
+        np.maximum.at(best, self._embedded_owners, similarities)
+        visible = [n for n, a in enumerate(self.articles) if self.may_show(a, intent) and a.id not in excluded]
+        dense_rank = {n: rank for rank, n in enumerate(sorted(visible, key=lambda n: -best[n]))}
+        lexical_rank = {n: rank for rank, (n, _, _) in enumerate(lexical)}
+        found = {n: (score, coverage) for n, score, coverage in lexical}
+
+        def fused(n: int) -> float:
+            return 1 / (RRF_K + dense_rank[n]) + (1 / (RRF_K + lexical_rank[n]) if n in lexical_rank else 0.0)
+
+        passing = [n for n in visible if best[n] >= min_cosine and found.get(n, (0.0, 0.0))[1] >= min_coverage]
+        results = []
+        for n in sorted(passing, key=lambda n: -fused(n))[:k]:
+            score, coverage = found.get(n, (0.0, 0.0))
+            # Documents are the first rows of the embeddings, so cosines pick the passage when no word is shared.
+            passage_scores = doc_scores if score > 0 else similarities[: len(self.docs)]
+            results.append(self._result(n, score, coverage, passage_scores, float(best[n])))
+        return results
+
+    def _lexical_matches(
+        self, query: str, intent: IntentLevel, excluded: set[str]
+    ) -> tuple[np.ndarray, list[tuple[int, float, float]]]:
+        """BM25 score of every document, and (article number, score, coverage) of the articles
+        sharing a word with the query, best first, whatever their coverage."""
+        no_match: tuple[np.ndarray, list[tuple[int, float, float]]] = (np.zeros(len(self.docs)), [])
         analysed = self.analyse(query)
         if not analysed or not self.docs:
-            return []
+            return no_match
         # A word the index knows scores as itself and its glossary words score at a discount;
         # for an unknown word, its typo fix or glossary words are all it has, at full weight.
         direct = sorted({t.term for t in analysed if t.term in self._vocab} | {
@@ -260,16 +349,15 @@ class PassageIndex:
         })
         expanded = sorted({a for t in analysed for a in t.alternatives if a in self._vocab} - set(direct))
         if not direct and not expanded:
-            return []
+            return no_match
         scores = self._bm25.get_scores(direct) if direct else np.zeros(len(self.docs))
         if expanded:
             scores = scores + SYNONYM_WEIGHT * self._bm25.get_scores(expanded)
         total_weight = sum(t.weight for t in analysed)
 
-        excluded = set(exclude)
         # Documents are stored article by article, so each article's best score is one reduceat.
         article_scores = np.maximum.reduceat(scores, self._article_starts)
-        results: list[SearchResult] = []
+        matches = []
         for article_number in np.argsort(-article_scores, kind="stable")[:MAX_CANDIDATES]:
             score = float(article_scores[article_number])
             if score <= 0:
@@ -281,28 +369,29 @@ class PassageIndex:
             coverage = sum(
                 t.weight * t.confidence for t in analysed if t.alternatives & article_terms
             ) / total_weight
-            if coverage < min_coverage:
-                continue
-            heading, passage = self._best_section(article_number, scores)
-            results.append(
-                SearchResult(
-                    id=article.id,
-                    title=article.title,
-                    url=article.url,
-                    topics=article.topics,
-                    kind=article.kind,
-                    summary=article.summary,
-                    why_it_matters=article.why_it_matters,
-                    related=article.related,
-                    score=score,
-                    coverage=coverage,
-                    passage_heading=heading,
-                    passage=passage,
-                )
-            )
-            if len(results) == k:
-                break
-        return results
+            matches.append((int(article_number), score, coverage))
+        return scores, matches
+
+    def _result(
+        self, article_number: int, score: float, coverage: float, doc_scores: np.ndarray, similarity: Optional[float] = None
+    ) -> SearchResult:
+        article = self.articles[article_number]
+        heading, passage = self._best_section(article_number, doc_scores)
+        return SearchResult(
+            id=article.id,
+            title=article.title,
+            url=article.url,
+            topics=article.topics,
+            kind=article.kind,
+            summary=article.summary,
+            why_it_matters=article.why_it_matters,
+            related=article.related,
+            score=score,
+            coverage=coverage,
+            passage_heading=heading,
+            passage=passage,
+            similarity=similarity,
+        )
 
     def _best_section(self, article_number: int, scores: np.ndarray) -> tuple[str, str]:
         """The article's highest-scoring real section (the overview is not a passage)."""

@@ -13,7 +13,10 @@ from bot.knowledge.index_store import (
     search_passages,
     write_index,
 )
-from bot.models import KbArticle, KbPassage
+from bot.knowledge.articles import load_knowledge_base
+from bot.knowledge.embeddings import shared_encoder
+from bot.knowledge.search import IndexedArticle, embedded_texts
+from bot.models import KbArticle, KbPassage, KbVector
 from tests.conftest import COOKWARE_KB, DEFAULT_KB
 
 
@@ -80,3 +83,20 @@ def test_reindexing_after_an_edit_changes_answers_without_a_restart(sqlite_url: 
     assert report.changed and report.generation == 2
     results = search_passages("my copper kettle has gone green and blotchy", db_url=sqlite_url)
     assert results and results[0].id == "tarnished-copper-kettle"
+
+
+def test_reindexing_stores_the_vectors_of_exactly_the_current_texts(sqlite_url: str, tmp_path: Path) -> None:
+    kb = copy_kb(COOKWARE_KB, tmp_path / "kb")
+    write_index(kb, sqlite_url)
+    article = kb / "articles" / "rusty-cast-iron-skillet.md"
+    before = [IndexedArticle.from_article(a) for a in load_knowledge_base(kb).articles]
+    article.write_text(article.read_text(encoding="utf-8").replace("## Keeping rust away", "## Keeping rust at bay"))
+    write_index(kb, sqlite_url)
+
+    encoder = shared_encoder()
+    articles = [IndexedArticle.from_article(a) for a in load_knowledge_base(kb).articles]
+    expected = {encoder.vector_key(text) for _, text in embedded_texts(articles)}
+    with session_scope(sqlite_url) as session:
+        stored = set(session.scalars(select(KbVector.text_key)))
+    outdated = {encoder.vector_key(text) for _, text in embedded_texts(before)} - expected
+    assert outdated and stored == expected

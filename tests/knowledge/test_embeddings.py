@@ -1,0 +1,72 @@
+"""The MiniLM encoder search uses (ONNX Runtime, bot/knowledge/embeddings.py), checked against
+published similarities and against the independent numpy implementation (bot/evaluation/embeddings.py)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.evaluation.embeddings import NumpySentenceEncoder
+from bot.knowledge.embeddings import SentenceEncoder
+
+# The example in the sentence-transformers documentation for all-MiniLM-L6-v2, with the
+# similarities it prints there (computed by PyTorch): an independent reference.
+SENTENCES = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
+PUBLISHED_SIMILARITIES = np.array([[1.0, 0.6660, 0.1046], [0.6660, 1.0, 0.1411], [0.1046, 0.1411, 1.0]])
+VARIED_TEXTS = [
+    *SENTENCES,
+    "our emails end up in spam",
+    "Wie viel kostet eine Website? ¿Cuánto cuesta?",
+    "a",
+    "Why conversion rates drop after a redesign. Checklist. " * 40,  # longer than the 256-piece limit
+]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # A fresh cache folder: the graph is written from the installed weights by these tests.
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def encoder(cache_dir: Path) -> SentenceEncoder:
+    return SentenceEncoder.from_installed_package(cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def reference() -> NumpySentenceEncoder:
+    return NumpySentenceEncoder.from_installed_package()
+
+
+def test_the_graph_is_cached_by_the_weights_digest(encoder: SentenceEncoder, cache_dir: Path) -> None:
+    assert [p.name for p in cache_dir.iterdir()] == [f"all-minilm-l6-v2-{encoder.model_digest[:16]}-v1.onnx"]
+
+
+@pytest.mark.parametrize("implementation", ["onnx", "numpy"])
+def test_reproduces_the_published_similarities(
+    implementation: str, encoder: SentenceEncoder, reference: NumpySentenceEncoder
+) -> None:
+    vectors = (encoder if implementation == "onnx" else reference).encode(SENTENCES)
+    assert vectors.shape == (3, 384)
+    np.testing.assert_allclose(vectors @ vectors.T, PUBLISHED_SIMILARITIES, atol=5e-4)
+
+
+def test_onnx_graph_gives_the_numpy_encoders_vectors(encoder: SentenceEncoder, reference: NumpySentenceEncoder) -> None:
+    cosines = (encoder.encode(VARIED_TEXTS) * reference.encode(VARIED_TEXTS)).sum(axis=1)
+    assert cosines.min() > 0.9999
+
+
+def test_padding_does_not_change_a_vector(encoder: SentenceEncoder) -> None:
+    # Encoded beside a much longer text, a short one is padded: the mask must hide the padding.
+    long_text = "Our newsletter goes to the spam folder of most subscribers since we changed provider. " * 5
+    alone = encoder.encode([SENTENCES[0]])[0]
+    batched = encoder.encode([SENTENCES[0], long_text])[0]
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+
+
+def test_a_paraphrase_is_closer_than_an_unrelated_question(encoder: SentenceEncoder) -> None:
+    query, paraphrase, unrelated = encoder.encode(
+        ["our emails end up in spam", "newsletters land in the junk folder", "best email client for linux"]
+    )
+    assert query @ paraphrase > query @ unrelated
+    assert np.allclose(np.linalg.norm([query, paraphrase, unrelated], axis=1), 1.0, atol=1e-5)
