@@ -15,6 +15,16 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
+# Form answers are free text that no intent describes ("a call", "about 3 likes a post"),
+# so NLU's weak guesses at them must not be read as "skip", "stop" or "goodbye": below this
+# confidence the message is taken as an answer. Real control replies score above 0.8.
+CONTROL_INTENT_MIN_CONFIDENCE = 0.6
+
+
+def latest_intent_confidence(tracker: Tracker) -> float:
+    return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
+
+
 def latest_text(tracker: Tracker) -> str:
     return ((tracker.latest_message or {}).get("text") or "").strip()
 

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import latest_intent, latest_text
+from bot.actions.common import CONTROL_INTENT_MIN_CONFIDENCE, latest_intent, latest_intent_confidence, latest_text
 from bot.actions.offer import assess, offer_handoff
 from bot.actions.teach import answer_with_articles
 from bot.discovery import SKIPPED, looks_like_question
@@ -83,6 +83,8 @@ class ValidateDiscoveryForm(FormValidationAction):
             # Set by action_start_discovery (a reset, or a skip on clear intent), not a reply.
             return {slot: value}
         intent = latest_intent(tracker)
+        if intent not in QUESTION_INTENTS and latest_intent_confidence(tracker) < CONTROL_INTENT_MIN_CONFIDENCE:
+            intent = None  # an answer NLU had no good label for: take it as the answer
         remaining = DISCOVERY_SLOTS[DISCOVERY_SLOTS.index(slot) :]
         assessment = assess(tracker)
         if assessment.is_clear:

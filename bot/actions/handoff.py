@@ -13,7 +13,13 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.actions.common import latest_intent, latest_text, shown_articles
+from bot.actions.common import (
+    CONTROL_INTENT_MIN_CONFIDENCE,
+    latest_intent,
+    latest_intent_confidence,
+    latest_text,
+    shown_articles,
+)
 from bot.actions.feedback import ActionRecordHelpful
 from bot.actions.offer import FEEDBACK_QUESTION, OFFER, assess, last_bot_response, offer_handoff
 from bot.actions.teach import ActionNextBest
@@ -71,8 +77,9 @@ class ValidateLeadForm(FormValidationAction):
 
     def _cancelled(self, tracker: Tracker, slot: str) -> Optional[Dict[Text, Any]]:
         text = latest_text(tracker).lower()
-        intent = latest_intent(tracker)
-        if intent in ("stop_discovery", "goodbye") or any(word in text for word in _CANCEL_WORDS):
+        stop_intent = latest_intent(tracker) in ("stop_discovery", "goodbye")
+        confident = latest_intent_confidence(tracker) >= CONTROL_INTENT_MIN_CONFIDENCE
+        if (stop_intent and confident) or any(word in text for word in _CANCEL_WORDS):
             remaining = LEAD_SLOTS[LEAD_SLOTS.index(slot) :]
             # What the visitor already gave stays in its slots: nothing is lost.
             return {**{name: SKIPPED for name in remaining}, "lead_cancelled": True}

@@ -16,10 +16,14 @@ def test_start_discovery_keeps_the_visitors_words_and_resets_old_answers() -> No
     assert responses(dispatcher) == ["utter_start_discovery"]
 
 
-def validate(slot: str, text: str, intent: str, db_url: str = "sqlite://") -> tuple[dict, list]:
+def validate(
+    slot: str, text: str, intent: str, db_url: str = "sqlite://", confidence: float = 0.9
+) -> tuple[dict, list]:
     validator = ValidateDiscoveryForm(db_url=db_url)
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(text, intent=intent, slots={"requested_slot": slot}, active_loop="discovery_form")
+    tracker = make_tracker(
+        text, intent=intent, slots={"requested_slot": slot}, active_loop="discovery_form", confidence=confidence
+    )
     method = getattr(validator, f"validate_{slot}")
     result = asyncio.run(method(text, dispatcher, tracker, {}))
     return result, responses(dispatcher)
@@ -33,6 +37,9 @@ def test_an_answer_is_kept_as_typed() -> None:
 
 def test_low_confidence_answers_are_still_answers() -> None:
     assert validate("impact", "about ten orders a week", "nlu_fallback")[0] == {"impact": "about ten orders a week"}
+    # A weak guess at a control intent is not obeyed: the answer is kept.
+    for intent in ("goodbye", "skip", "stop_discovery", "insult"):
+        assert validate("tried", "a newsletter swap", intent, confidence=0.4) == ({"tried": "a newsletter swap"}, [])
 
 
 @pytest.mark.parametrize("intent", ["skip", "deny"])

@@ -67,9 +67,11 @@ def test_yes_out_of_the_blue_asks_about_the_problem() -> None:
     assert slots == {"handoff_accepted": False} and responses(dispatcher) == ["utter_what_problem"]
 
 
-def validate(slot: str, text: str, intent: str = "describe_problem") -> tuple[dict, CollectingDispatcher]:
+def validate(
+    slot: str, text: str, intent: str = "describe_problem", confidence: float = 0.9
+) -> tuple[dict, CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(text, intent, slots={"requested_slot": slot}, active_loop="lead_form")
+    tracker = make_tracker(text, intent, slots={"requested_slot": slot}, active_loop="lead_form", confidence=confidence)
     result = asyncio.run(getattr(ValidateLeadForm(), f"validate_{slot}")(text, dispatcher, tracker, {}))
     return result, dispatcher
 
@@ -85,6 +87,14 @@ def test_company_is_optional_and_cancel_works_at_any_point() -> None:
     assert validate("lead_company", "skip", "skip")[0] == {"lead_company": SKIPPED}
     cancelled, _ = validate("lead_email", "actually, never mind")
     assert cancelled["lead_cancelled"] is True and cancelled["lead_email"] == SKIPPED
+
+
+def test_a_weak_guess_at_goodbye_does_not_cancel_the_lead() -> None:
+    # "a call" as the follow-up answer once came out of NLU as goodbye at 0.31.
+    kept, _ = validate("lead_follow_up", "a call", "goodbye", confidence=0.31)
+    assert kept == {"lead_follow_up": "call"}
+    gone, _ = validate("lead_follow_up", "bye", "goodbye", confidence=0.95)
+    assert gone["lead_cancelled"] is True
 
 
 def test_consent_must_be_a_clear_yes() -> None:
