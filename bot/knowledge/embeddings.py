@@ -145,6 +145,7 @@ class SentenceEncoder:
         self.session = onnxruntime.InferenceSession(
             str(encoder_graph_file(model_dir, cache_dir, self.model_digest)), options, providers=["CPUExecutionProvider"]
         )
+        self._last_query: Optional[tuple[str, np.ndarray]] = None
 
     @classmethod
     def from_installed_package(cls, cache_dir: Optional[Path] = None) -> "SentenceEncoder":
@@ -161,6 +162,15 @@ class SentenceEncoder:
             (hidden,) = self.session.run(None, {"input_ids": token_ids, "attention_mask": mask})
             vectors[batch] = mean_pooled_unit_vectors(hidden, mask)
         return vectors
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The unit vector of one query. The last one is remembered: a question nothing answers
+        is searched again at once for its nearest topic, and need not be encoded twice."""
+        if self._last_query is None or self._last_query[0] != text:
+            vector = self.encode([text])[0]
+            vector.flags.writeable = False  # shared with the next caller asking the same
+            self._last_query = (text, vector)
+        return self._last_query[1]
 
 
 @lru_cache(maxsize=1)

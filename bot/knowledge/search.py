@@ -61,7 +61,7 @@ HYBRID_MIN_COVERAGE = 0.0
 
 
 class QueryEncoder(Protocol):
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode_query(self, text: str) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -313,7 +313,7 @@ class PassageIndex:
         # einsum, not `@`: a matrix-vector product through OpenBLAS wakes its thread pool,
         # whose spinning doubled the CPU time of a search (measured); this loop is single-threaded
         # and as fast at this size.
-        similarities = np.einsum("ij,j->i", self.dense.matrix, self.dense.encoder.encode([query])[0])
+        similarities = np.einsum("ij,j->i", self.dense.matrix, self.dense.encoder.encode_query(query))
         best = np.full(len(self.articles), -1.0, dtype=np.float32)
         np.maximum.at(best, self._embedded_owners, similarities)
         visible = [n for n, a in enumerate(self.articles) if self.may_show(a, intent) and a.id not in excluded]

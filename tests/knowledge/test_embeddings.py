@@ -70,3 +70,15 @@ def test_a_paraphrase_is_closer_than_an_unrelated_question(encoder: SentenceEnco
     )
     assert query @ paraphrase > query @ unrelated
     assert np.allclose(np.linalg.norm([query, paraphrase, unrelated], axis=1), 1.0, atol=1e-5)
+
+
+def test_a_query_searched_again_at_once_is_encoded_once(encoder: SentenceEncoder, monkeypatch) -> None:
+    calls: list[list[str]] = []
+    encode = encoder.encode
+    monkeypatch.setattr(encoder, "encode", lambda texts: calls.append(list(texts)) or encode(texts))
+    first = encoder.encode_query("how do i lead a team meeting?")
+    again = encoder.encode_query("how do i lead a team meeting?")
+    other = encoder.encode_query("our emails end up in spam")
+    assert calls == [["how do i lead a team meeting?"], ["our emails end up in spam"]]
+    assert again is first and not first.flags.writeable
+    np.testing.assert_allclose(other, encode(["our emails end up in spam"])[0])
