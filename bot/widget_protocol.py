@@ -157,12 +157,11 @@ def messages_from_events(events: Iterable[Mapping[str, Any]]) -> list[ChatMessag
 def _buttons(raw: Any) -> list[Button]:
     if not isinstance(raw, list):
         return []
-    buttons = [
+    return [
         Button(str(b.get("title", "")), str(b.get("payload", "")))
         for b in raw[:MAX_BUTTONS]
         if isinstance(b, dict) and b.get("title") and b.get("payload")
     ]
-    return buttons
 
 
 def _card(raw: Any) -> Optional[ArticleCard]:

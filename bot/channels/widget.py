@@ -186,6 +186,8 @@ class WidgetInput(InputChannel):
         if message.hidden:
             metadata["lantern_hidden"] = True
         try:
+            # The turn's messages reach this tab from the tracker store's save hook
+            # (push_new_messages), before the ack below.
             await on_new_message(
                 UserMessage(
                     checked.text,
@@ -198,13 +200,13 @@ class WidgetInput(InputChannel):
             )
         except Exception:  # noqa: BLE001 - the visitor gets a reply, the server keeps running
             logger.exception("widget turn failed for %s", connection.session_id)
+            await self.push_to(connection)  # whatever was stored before the failure
             await connection.send(
                 encode("notice", id=message.id, text="Sorry, something went wrong on my side. Please try again.")
             )
         finally:
             self.in_flight.discard(key)
             await connection.send(encode("typing", on=False))
-        await self.push_to(connection)
         await connection.send(encode("ack", id=message.id))
 
     async def already_handled(self, session_id: str, message_id: str) -> bool:
