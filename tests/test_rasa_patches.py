@@ -1,6 +1,10 @@
+import asyncio
+
+import numpy as np
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import EndpointConfig
 
 import bot.channels.rest  # noqa: F401 - importing the channel applies the patch
@@ -55,7 +59,6 @@ def test_an_event_class_defined_later_is_found() -> None:
 
 
 def test_action_server_calls_reuse_one_connection() -> None:
-    import asyncio
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     client_ports: list[int] = []
@@ -87,3 +90,118 @@ def test_action_server_calls_reuse_one_connection() -> None:
         endpoint = EndpointConfig(f"{url}/webhook", headers={"X-Test": "1"})
         assert asyncio.run(three_calls(endpoint)) == [{"events": [], "responses": []}] * 3
     assert len(client_ports) == 3 and len(set(client_ports)) == 1
+
+
+def test_action_results_are_judged_as_rasas_full_schema_judges_them() -> None:
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+
+    spec = RemoteAction.action_response_format_spec()
+    full = validator_for(spec)(spec)
+    fast = rasa_patches.ActionResultValidator(spec)
+    results = [
+        {"events": [{"event": "slot", "name": "problem", "value": "x", "timestamp": None},
+                    {"event": "active_loop", "name": "discovery_form"}, {"event": "bot", "text": "hi", "data": {}},
+                    {"event": "user", "text": "hey", "parse_data": {"intent": {"name": "greet", "confidence": 0.4}}}],
+         "responses": [{"text": "hello"}]},
+        {"events": "not a list"}, {"events": [1]}, {"events": [{"event": "no_such_event"}]},
+        {"events": [{"event": ["slot"]}]}, {"events": [{"name": "x"}]}, {"events": [{"event": "slot", "name": "x"}]},
+        {"events": [{"event": "slot", "name": 1, "value": 2}]}, {"responses": "x"}, [], "text",
+        {"events": [{"event": "user", "parse_data": {"intent": {"name": 3}}}]},
+        {"events": [{"event": "slot", "name": "a", "value": 1, "timestamp": "now"}]},
+        {"events": [{"event": "entities", "entities": [{"entity": "a"}]}]},
+        {"events": [{"event": "slot", "name": "a", "value": 1}, {"event": "bot", "metadata": 3}]},
+    ]
+    for result in results:
+        expected, found = best_match(full.iter_errors(result)), fast.first_error(result)
+        assert (expected is None) == (found is None), result
+        if expected is not None:
+            assert found.message == expected.message
+
+
+def features_message(dense: bool = True) -> Message:
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, INTENT, TEXT
+    from rasa.shared.nlu.training_data.features import Features
+    from scipy import sparse
+
+    rng = np.random.default_rng(7)
+
+    def counts(rows: int, columns: int) -> sparse.coo_matrix:
+        return sparse.random(rows, columns, density=0.2, format="coo", random_state=rng) * 3
+
+    message = Message({TEXT: "our posts get no likes"})
+    for origin, width in (("words", 40), ("characters", 90)):
+        message.add_features(Features(counts(5, width), FEATURE_TYPE_SEQUENCE, TEXT, origin))
+        message.add_features(Features(counts(1, width), FEATURE_TYPE_SENTENCE, TEXT, origin))
+    message.add_features(Features(counts(1, 7), FEATURE_TYPE_SENTENCE, INTENT, "intent"))  # another attribute
+    if dense:
+        message.add_features(Features(rng.normal(size=(1, 384)).astype(np.float32), FEATURE_TYPE_SENTENCE, TEXT, "meaning"))
+    return message
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_the_classifier_gets_the_matrix_rasa_builds(dense: bool) -> None:
+    messages = [features_message(dense), features_message(dense)]
+    expected = rasa_patches._original_classifier_input(None, messages)
+    found = rasa_patches._classifier_input(None, messages)
+    assert found.format == "csr" and found.shape == expected.shape and found.dtype == expected.dtype
+    np.testing.assert_array_equal(found.toarray(), expected.toarray())
+
+
+def test_column_major_coefficients_give_identical_probabilities() -> None:
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    features = sparse.random(120, 500, density=0.05, format="csr", random_state=rng)
+    model = LogisticRegression(max_iter=200).fit(features, rng.integers(0, 5, size=120))
+    expected = model.predict_proba(features)
+    model.coef_ = np.asfortranarray(model.coef_)
+    assert model.coef_.T.flags.c_contiguous  # what scipy needs to multiply without a copy
+    np.testing.assert_array_equal(model.predict_proba(features), expected)
+
+
+@pytest.mark.slow
+def test_the_trained_model_parses_and_predicts_as_with_rasas_own_code(project_settings, monkeypatch) -> None:
+    import rasa.core.processor
+    from rasa.core.agent import load_agent
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.training import train_if_changed
+
+    model = str(train_if_changed(project_settings))
+    texts = ["hi", "our newsletter keeps landing in spam", "visits fell by half in march", "skip",
+             "can i get a quote?", "what's the weather in paris", "tell me more", "Dana Reyes", "a call"]
+
+    async def behaviour() -> list:
+        agent = await load_agent(model_path=model)
+        parsed = [await agent.parse_message(text) for text in texts]
+        tracker = DialogueStateTracker.from_events(
+            "visitor", [ActionExecuted("action_listen"), UserUttered(texts[1], parsed[1]["intent"], [], parsed[1])],
+            slots=agent.domain.slots,
+        )
+        prediction = agent.processor._predict_next_with_tracker(tracker)
+        return [(p["intent"]["name"], p["intent"]["confidence"], [r["name"] for r in p["intent_ranking"]]) for p in parsed] + [
+            (prediction.max_confidence_index, prediction.policy_name, list(prediction.probabilities))
+        ]
+
+    with monkeypatch.context() as rasas_own:
+        rasas_own.setattr(rasa.core.processor, "DaskGraphRunner", DaskGraphRunner)
+        rasas_own.setattr(LogisticRegressionClassifier, "_create_X", rasa_patches._original_classifier_input)
+        rasas_own.setattr(LogisticRegressionClassifier, "load", rasa_patches._original_classifier_load)
+        expected = asyncio.run(behaviour())
+    assert rasa.core.processor.DaskGraphRunner is rasa_patches.PlannedGraphRunner
+    assert asyncio.run(behaviour()) == expected
+
+
+def test_a_schema_without_named_event_alternatives_is_checked_in_full() -> None:
+    spec = RemoteAction.action_response_format_spec()
+    changed = {**spec, "properties": {**spec["properties"], "events": {
+        "type": "array", "items": {"type": "object", "oneOf": [{"required": ["event"]}, {"required": ["name"]}]}}}}
+    validator = rasa_patches.ActionResultValidator(changed)
+    assert validator.by_event == {}
+    assert validator.first_error({"events": [{"event": "slot"}]}) is None
+    assert "valid under each of" in validator.first_error({"events": [{"event": "slot", "name": "x"}]}).message
