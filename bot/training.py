@@ -1,8 +1,8 @@
 """Train the Rasa model only when its inputs change.
 
 The model file is named after a fingerprint of everything training reads (config,
-domain, NLU and stories, Rasa's version), so an unchanged project reuses its model and
-any change trains a new one.
+domain, NLU and stories, Rasa's version, the sentence encoder the NLU pipeline embeds
+messages with), so an unchanged project reuses its model and any change trains a new one.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ TRAINING_DATA_DIR = "bot/data"
 def training_fingerprint(home: Path) -> str:
     import rasa
 
+    from bot.knowledge.embeddings import encoder_id, installed_model_dir, weights_digest
+
     digest = hashlib.sha256(f"rasa=={rasa.__version__}\n".encode())
+    digest.update(f"encoder {encoder_id(weights_digest(installed_model_dir()))}\n".encode())
     files = [home / name for name in TRAINING_INPUTS]
     files += sorted((home / TRAINING_DATA_DIR).rglob("*.yml"))
     for path in files:

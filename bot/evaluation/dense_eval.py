@@ -14,7 +14,8 @@ chosen on the tuning third only (maximising recall@3 + off-domain rejection, tie
 MRR); the held-out two thirds are reported separately.
 
 `--encoder onnx` (default) runs the model as the product does (bot/knowledge/embeddings.py,
-ONNX Runtime); `--encoder numpy` runs the reference numpy implementation
+ONNX Runtime, int8 weights); `--encoder onnx-float32` runs the float32 graph it was
+quantised from; `--encoder numpy` runs the reference numpy implementation
 (bot/evaluation/embeddings.py). The variant the product adopted, `rrf + dense gate` with
 `asks`, is implemented for serving in bot/knowledge/search.py; `make eval-kb` measures it
 there, through the product's code path.
@@ -47,6 +48,7 @@ class Encoder(Protocol):
 
 ENCODERS: dict[str, Callable[[], Encoder]] = {
     "onnx": SentenceEncoder.from_installed_package,  # what the product runs
+    "onnx-float32": lambda: SentenceEncoder.from_installed_package(quantized=False),
     "numpy": NumpySentenceEncoder.from_installed_package,  # the reference implementation
 }
 
