@@ -1,3 +1,5 @@
+import asyncio
+
 import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -42,3 +44,95 @@ def test_training_examples_are_featurized_and_empty_texts_left_alone() -> None:
 def test_a_bad_scale_is_refused(scale) -> None:
     with pytest.raises(InvalidConfigException, match="scale"):
         featurizer(scale=scale)
+
+
+def test_a_message_embedded_ahead_is_not_encoded_again_and_gets_the_same_vector(monkeypatch) -> None:
+    from bot import sentence_featurizer
+    from bot.knowledge.embeddings import shared_encoder
+
+    text = "our newsletter lands in spam since we moved provider"
+    inline = Message({TEXT: text})
+    featurizer(scale=10).process([inline])
+
+    asyncio.run(sentence_featurizer.embed_ahead(text))
+    encoded: list[list[str]] = []
+    encode = shared_encoder().encode
+    monkeypatch.setattr(shared_encoder(), "encode", lambda texts: encoded.append(list(texts)) or encode(texts))
+    ahead, other = Message({TEXT: text}), Message({TEXT: "what do you charge"})
+    featurizer(scale=10).process([ahead, other])
+
+    assert encoded == [["what do you charge"]]  # only the one not embedded ahead
+    np.testing.assert_array_equal(sentence_vector(ahead), sentence_vector(inline))
+    featurizer(scale=10).process([Message({TEXT: text})])
+    assert encoded[-1] == [text]  # a vector made ahead is used once, then forgotten
+
+
+def test_commands_are_not_embedded_ahead_and_what_waits_is_bounded(monkeypatch) -> None:
+    from bot import sentence_featurizer
+
+    monkeypatch.setattr(sentence_featurizer, "READY_LIMIT", 3)
+    monkeypatch.setattr(sentence_featurizer, "_ready", sentence_featurizer.OrderedDict())
+
+    async def send(*texts: str) -> None:
+        for text in texts:
+            await sentence_featurizer.embed_ahead(text)
+
+    asyncio.run(send("/greet", "", "one", "two", "three", "four"))
+    assert list(sentence_featurizer._ready) == ["two", "three", "four"]
+
+
+def test_a_text_two_visitors_send_at_once_is_embedded_once_and_serves_both(monkeypatch) -> None:
+    from bot import sentence_featurizer
+    from bot.knowledge.embeddings import shared_encoder
+
+    monkeypatch.setattr(sentence_featurizer, "_ready", sentence_featurizer.OrderedDict())
+    encoded: list[list[str]] = []
+    encode = shared_encoder().encode
+    monkeypatch.setattr(shared_encoder(), "encode", lambda texts: encoded.append(list(texts)) or encode(texts))
+
+    async def two_visitors() -> None:
+        await asyncio.gather(sentence_featurizer.embed_ahead("yes"), sentence_featurizer.embed_ahead("yes"))
+
+    asyncio.run(two_visitors())
+    first, second = Message({TEXT: "yes"}), Message({TEXT: "yes"})
+    featurizer().process([first])
+    featurizer().process([second])
+    assert encoded == [["yes"]]
+    np.testing.assert_array_equal(sentence_vector(first), sentence_vector(second))
+    assert "yes" not in sentence_featurizer._ready
+
+
+def test_a_channel_handler_embeds_first_then_hands_rasa_the_same_message(monkeypatch) -> None:
+    from rasa.core.channels.channel import UserMessage
+
+    from bot import sentence_featurizer
+
+    monkeypatch.setattr(sentence_featurizer, "_ready", sentence_featurizer.OrderedDict())
+    handled: list[tuple[UserMessage, bool]] = []
+
+    async def on_new_message(message: UserMessage) -> str:
+        handled.append((message, message.text in sentence_featurizer._ready))
+        return "done"
+
+    message = UserMessage("how do we get more reviews", sender_id="visitor")
+    assert asyncio.run(sentence_featurizer.embedding_first(on_new_message)(message)) == "done"
+    assert handled == [(message, True)]
+
+
+def test_a_failure_to_embed_ahead_does_not_stop_the_message(monkeypatch, caplog) -> None:
+    from rasa.core.channels.channel import UserMessage
+
+    from bot import sentence_featurizer
+
+    def broken(text: str) -> None:
+        raise RuntimeError("encoder missing")
+
+    monkeypatch.setattr(sentence_featurizer, "_embed_into_ready", broken)
+    handled: list[str] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        handled.append(message.text)
+
+    asyncio.run(sentence_featurizer.embedding_first(on_new_message)(UserMessage("hello there", sender_id="v")))
+    assert handled == ["hello there"]
+    assert "NLU will encode it itself" in caplog.text

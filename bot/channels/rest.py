@@ -11,6 +11,7 @@ from sanic.request import Request
 
 from bot import rasa_patches
 from bot.inbound import BadRequest, check_message, parse_rest_body
+from bot.sentence_featurizer import embedding_first
 from bot.settings import get_settings
 
 # Rasa imports this module at start-up (credentials.yml), which makes it the place to
@@ -38,7 +39,7 @@ class LanternRestInput(RestInput):
         return request.ctx.lantern_body.get("metadata")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = super().blueprint(embedding_first(on_new_message))
         max_chars = get_settings().max_message_chars
 
         @blueprint.middleware("request")

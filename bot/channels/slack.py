@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.inbound import BadRequest, check_message
+from bot.sentence_featurizer import embedding_first
 from bot.settings import Settings, get_settings
 from bot.slack_events import (
     Challenge,
@@ -94,6 +95,7 @@ class LanternSlackInput(SlackInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         slack_webhook = Blueprint("slack_webhook", __name__)
+        on_new_message = embedding_first(on_new_message)  # bot/sentence_featurizer.py
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:

@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bot.inbound import check_message
 from bot.rasa_stores import on_tracker_saved
+from bot.sentence_featurizer import embedding_first
 from bot.settings import get_settings
 from bot.widget_protocol import BadFrame, Hello, VisitorMessage, encode, messages_from_events, parse_client_frame
 
@@ -88,6 +89,7 @@ class WidgetInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         widget = Blueprint("lantern_widget", __name__)
+        on_new_message = embedding_first(on_new_message)  # bot/sentence_featurizer.py
         script_path = self.settings.home / WIDGET_SCRIPT
         allowed_origins = set(self.settings.allowed_origins)
         on_tracker_saved(self.push_new_messages)
