@@ -21,10 +21,10 @@ TRAINING_DATA_DIR = "bot/data"
 def training_fingerprint(home: Path) -> str:
     import rasa
 
-    from bot.knowledge.embeddings import encoder_id, installed_model_dir, weights_digest
+    from bot.knowledge.embeddings import served_encoder_id
 
     digest = hashlib.sha256(f"rasa=={rasa.__version__}\n".encode())
-    digest.update(f"encoder {encoder_id(weights_digest(installed_model_dir()))}\n".encode())
+    digest.update(f"encoder {served_encoder_id()}\n".encode())
     files = [home / name for name in TRAINING_INPUTS]
     files += sorted((home / TRAINING_DATA_DIR).rglob("*.yml"))
     for path in files:

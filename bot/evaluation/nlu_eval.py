@@ -75,9 +75,9 @@ def cross_validate(config: Path, folds: int, out: Path) -> dict:
 
 def train_nlu(config: Path, name: str) -> Path:
     """An NLU-only model for `config`, trained once per content of config and data and per sentence encoder."""
-    from bot.knowledge.embeddings import encoder_id, installed_model_dir, weights_digest
+    from bot.knowledge.embeddings import served_encoder_id
 
-    encoder = encoder_id(weights_digest(installed_model_dir())).encode()
+    encoder = served_encoder_id().encode()
     fingerprint = hashlib.sha256(config.read_bytes() + NLU_DATA.read_bytes() + encoder).hexdigest()[:12]
     out = RESULTS / "models"
     target = out / f"{name}-{fingerprint}.tar.gz"

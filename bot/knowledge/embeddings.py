@@ -166,6 +166,12 @@ def encoder_id(digest: str, quantized: bool = True) -> str:
     return f"{digest}:v{GRAPH_VERSION}" + (":int8" if quantized else "")
 
 
+def served_encoder_id() -> str:
+    """`encoder_id` of the encoder the servers run (the installed weights, int8): what the NLU
+    model is trained with, so it is part of every training fingerprint."""
+    return encoder_id(weights_digest(installed_model_dir()))
+
+
 def default_cache_dir() -> Path:
     from bot.settings import get_settings
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.evaluation.embeddings import NumpySentenceEncoder
-from bot.knowledge.embeddings import SentenceEncoder, encoder_id
+from bot.knowledge.embeddings import SentenceEncoder, encoder_id, served_encoder_id
 
 # The example in the sentence-transformers documentation for all-MiniLM-L6-v2, with the
 # similarities it prints there (computed by PyTorch): an independent reference.
@@ -54,7 +54,7 @@ def test_each_graph_is_cached_by_the_weights_digest(
 def test_int8_and_float32_vectors_are_filed_apart(encoder: SentenceEncoder, float_encoder: SentenceEncoder) -> None:
     assert encoder.vector_key("spam") != float_encoder.vector_key("spam")
     # What the NLU model's training fingerprint names (bot/training.py): the int8 encoder.
-    assert encoder.encoder_id == encoder_id(encoder.model_digest)
+    assert encoder.encoder_id == encoder_id(encoder.model_digest) == served_encoder_id()
 
 
 @pytest.mark.parametrize("implementation", ["onnx", "numpy"])
