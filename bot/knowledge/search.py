@@ -242,6 +242,11 @@ class PassageIndex:
     def article(self, article_id: str) -> Optional[IndexedArticle]:
         return self._by_id.get(article_id)
 
+    @property
+    def embedded_owners(self) -> np.ndarray:
+        """The article number of each row of `dense.matrix` (empty without embeddings)."""
+        return getattr(self, "_embedded_owners", np.zeros(0, dtype=np.int64))
+
     def may_show(self, article: IndexedArticle, intent: IntentLevel = IntentLevel.NONE) -> bool:
         """Whether `article`'s kind may be shown at this level of buying intent."""
         return article.kind not in HIDDEN_KINDS[IntentLevel(intent)]

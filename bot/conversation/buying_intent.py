@@ -1,0 +1,305 @@
+"""Buying intent, learned from labelled messages: `none`, `interest` or `clear`.
+
+Only `clear` may lead to a handoff offer. The decision is a multinomial logistic regression
+over what the stack already computes for a message — its MiniLM sentence embedding and its
+word and character n-grams — plus the dialogue context (what the bot just asked, whether the
+visitor declined an offer before) and how close the message is to the company's own
+`service` and `pricing` pages compared with its education articles. That last pair is what
+lets another company's knowledge base work without code changes: "I want to buy a laptop"
+is far from a marketing agency's service pages, and near a computer shop's.
+
+The model learns four classes: `none`, `interest`, `clear` and `elsewhere` (buying something
+the company does not sell). `elsewhere` is reported as level `none` with `buys_elsewhere`
+set, so the visitor gets an honest answer about what the company does, and no offer.
+An offer needs P(clear) at or above a threshold chosen on held-out writers' messages for
+zero false offers (docs/handoff.md). No pattern decides anything; a typed `/intent{...}`
+payload carries no words, so it is never buying intent.
+
+This module knows nothing of Rasa; `bot/actions/offer.py` reads the tracker into a
+`DialogueContext` and calls `BuyingIntentModel.assess`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Iterable, Optional, Protocol, Sequence
+
+import numpy as np
+import yaml
+from scipy import sparse
+
+from bot.conversation.language import looks_english
+from bot.knowledge.search import IntentLevel, PassageIndex
+
+CLASSES = ("none", "interest", "clear", "elsewhere")
+OFFERING_KINDS = frozenset({"service", "pricing"})
+# Bumped whenever the features change, so cached models are retrained.
+FEATURE_VERSION = 1
+# The sentence embedding is unit length while a message's tf-idf rows are too; scaled so
+# the classifier weighs meaning about as much as wording (chosen by cross-validation).
+EMBEDDING_SCALE = 1.0
+CORPUS_DIR = Path(__file__).resolve().parent / "intent_corpus"
+# Corpus categories that share words with buying requests without being one: the veto
+# classifier learns clear requests against these alone.
+HARD_NEGATIVES = frozenset({
+    "sales_words_in_problem", "own_pricing_or_sales", "other_purchase", "market_prices", "third_party",
+    "quoted_customer", "hypothetical", "negation", "meaning_of_term", "price_of_problem", "prompt_injection",
+    "interest_services",
+})
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+class BotPrompt(str, Enum):
+    """What the bot said just before the visitor's message."""
+
+    GREETING = "greeting"
+    ASK_SYMPTOMS = "ask_symptoms"
+    ASK_IMPACT = "ask_impact"
+    ASK_TRIED = "ask_tried"
+    SHOWED_ARTICLES = "showed_articles"
+    ANSWERED = "answered"
+    OFFER = "offer"
+    LEAD_NAME = "lead_name"
+    LEAD_EMAIL = "lead_email"
+    LEAD_COMPANY = "lead_company"
+    LEAD_FOLLOW_UP = "lead_follow_up"
+    LEAD_CONSENT = "lead_consent"
+
+
+PROMPTS = tuple(BotPrompt)
+
+
+@dataclass(frozen=True)
+class DialogueContext:
+    """Where the conversation stands when the message arrives."""
+
+    bot_prompt: BotPrompt = BotPrompt.GREETING
+    declined_before: bool = False
+
+    @property
+    def assessed(self) -> bool:
+        """Whether a message here is judged at all: lead-form answers are not (the visitor is
+        being handed over already)."""
+        return not self.bot_prompt.value.startswith("lead_")
+
+
+@dataclass(frozen=True)
+class IntentAssessment:
+    level: IntentLevel
+    evidence: Optional[str]  # the visitor's own sentence that decided a non-`none` level
+    probability: float  # P(clear), what the offer threshold is compared with
+    reason: str
+    buys_elsewhere: bool = False  # wants to buy something the company does not sell
+
+    @property
+    def is_clear(self) -> bool:
+        return self.level is IntentLevel.CLEAR
+
+
+@dataclass(frozen=True)
+class LabelledMessage:
+    """One visitor message in its context, with its label (`CLASSES`)."""
+
+    text: str
+    label: str
+    context: DialogueContext = field(default_factory=DialogueContext)
+    writer: str = ""
+    category: str = ""
+    topic: str = ""
+
+
+class Encoder(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Offerings:
+    """Unit vectors of the knowledge base's embedded texts, split by whether the article sells."""
+
+    offering: np.ndarray  # (n, dim): texts of `service` and `pricing` articles
+    education: np.ndarray  # (m, dim): everything else
+
+    @classmethod
+    def from_index(cls, index: PassageIndex) -> "Offerings":
+        if index.dense is None:
+            raise ValueError("the index has no embeddings: buying intent needs the hybrid index")
+        owners = index.embedded_owners
+        kinds = np.array([index.articles[n].kind in OFFERING_KINDS for n in owners], dtype=bool)
+        return cls(index.dense.matrix[kinds], index.dense.matrix[~kinds])
+
+    def features(self, vectors: np.ndarray) -> np.ndarray:
+        """(closest offering text, closest education text, their difference) per vector."""
+        offering = (vectors @ self.offering.T).max(axis=1) if len(self.offering) else np.zeros(len(vectors))
+        education = (vectors @ self.education.T).max(axis=1) if len(self.education) else np.zeros(len(vectors))
+        return np.column_stack([offering, education, offering - education])
+
+
+def is_payload(text: str) -> bool:
+    """Rasa's `/intent{...}` syntax bypasses NLU; it says nothing in the visitor's words."""
+    return text.lstrip().startswith("/")
+
+
+def sentences(text: str) -> list[str]:
+    found = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    return found or [text.strip()]
+
+
+def _context_features(contexts: Sequence[DialogueContext]) -> np.ndarray:
+    rows = np.zeros((len(contexts), len(PROMPTS) + 1), dtype=np.float32)
+    for row, context in enumerate(contexts):
+        rows[row, PROMPTS.index(context.bot_prompt)] = 1.0
+        rows[row, -1] = 1.0 if context.declined_before else 0.0
+    return rows
+
+
+class BuyingIntentModel:
+    """The fitted vectorisers, the two classifiers and the offer threshold.
+
+    `classifier` tells the four classes apart; `veto` was fitted on clear requests against the
+    hard negatives alone (`HARD_NEGATIVES`: sales words without buying, other purchases,
+    hypotheticals, tricks...), where the first classifier's mistakes are. A message's clear
+    score is the lower of the two: an offer needs both to agree.
+    """
+
+    def __init__(self, word_ngrams, char_ngrams, classifier, veto, threshold: float, fingerprint: str) -> None:  # type: ignore[no-untyped-def]
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.classifier = classifier
+        self.veto = veto
+        self.threshold = threshold
+        self.fingerprint = fingerprint
+        self._order = [list(classifier.classes_).index(name) for name in CLASSES]
+        self._veto_clear = list(veto.classes_).index(True)
+
+    @staticmethod
+    def design(
+        word_ngrams, char_ngrams, texts: Sequence[str], vectors: np.ndarray,  # type: ignore[no-untyped-def]
+        contexts: Sequence[DialogueContext], offerings: Offerings,
+    ) -> sparse.csr_matrix:
+        """The classifiers' input rows: n-grams, embedding, context, closeness to the offering."""
+        lowered = [t.lower() for t in texts]
+        dense = np.hstack([
+            EMBEDDING_SCALE * vectors,
+            _context_features(contexts),
+            offerings.features(vectors),
+        ]).astype(np.float32)
+        return sparse.hstack(
+            [word_ngrams.transform(lowered), char_ngrams.transform(lowered), sparse.csr_matrix(dense)], format="csr"
+        )
+
+    def scores(
+        self, texts: Sequence[str], vectors: np.ndarray, contexts: Sequence[DialogueContext], offerings: Offerings
+    ) -> np.ndarray:
+        """Per message: P per class in `CLASSES` order, except that the `clear` column holds the
+        clear score (the lower of the classifier's P(clear) and the veto's)."""
+        x = self.design(self.word_ngrams, self.char_ngrams, texts, vectors, contexts, offerings)
+        probabilities = self.classifier.predict_proba(x)[:, self._order]
+        clear = CLASSES.index("clear")
+        probabilities[:, clear] = np.minimum(probabilities[:, clear], self.veto.predict_proba(x)[:, self._veto_clear])
+        return probabilities
+
+    def assess(
+        self, text: str, context: DialogueContext, encoder: Encoder, offerings: Offerings
+    ) -> IntentAssessment:
+        """Assess one visitor message in its context."""
+        if is_payload(text) or not text.strip():
+            return IntentAssessment(IntentLevel.NONE, None, 0.0, "typed intent payload: no words to go on")
+        if not looks_english(text):
+            return IntentAssessment(IntentLevel.NONE, None, 0.0, "not English: intent is judged in English only")
+        vector = encoder.encode_query(text)[None, :]
+        none, interest, clear, elsewhere = (float(v) for v in self.scores([text], vector, [context], offerings)[0])
+        if clear >= self.threshold:
+            return IntentAssessment(IntentLevel.CLEAR, self._evidence(text, context, encoder, offerings), clear,
+                                    f"clear score {clear:.2f} >= {self.threshold:.2f}")
+        if elsewhere >= max(none, interest, clear):
+            return IntentAssessment(IntentLevel.NONE, None, clear, f"buys elsewhere: P={elsewhere:.2f}",
+                                    buys_elsewhere=True)
+        if interest + clear >= max(none, elsewhere):
+            return IntentAssessment(IntentLevel.INTEREST, self._evidence(text, context, encoder, offerings), clear,
+                                    f"interest: P(interest)={interest:.2f}, clear score {clear:.2f}")
+        return IntentAssessment(IntentLevel.NONE, None, clear, f"no buying intent: clear score {clear:.2f}")
+
+    def _evidence(self, text: str, context: DialogueContext, encoder: Encoder, offerings: Offerings) -> str:
+        """The sentence of the message that reads most like a buying request."""
+        parts = sentences(text)
+        if len(parts) == 1:
+            return parts[0]
+        p = self.scores(parts, encoder.encode(parts), [context] * len(parts), offerings)
+        return parts[int(np.argmax(p[:, CLASSES.index("interest")] + p[:, CLASSES.index("clear")]))]
+
+
+def fit(
+    examples: Sequence[LabelledMessage],
+    vectors: np.ndarray,
+    offerings: Offerings,
+    threshold: float = 1.0,
+    c: float = 16.0,
+    fingerprint: str = "",
+) -> BuyingIntentModel:
+    """Fit vectorisers and both classifiers on `examples` (their embeddings row for row in `vectors`)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    lowered = [e.text.lower() for e in examples]
+    word_ngrams = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(lowered)
+    char_ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
+                                  max_features=60000).fit(lowered)
+    x = BuyingIntentModel.design(word_ngrams, char_ngrams, [e.text for e in examples], vectors,
+                                 [e.context for e in examples], offerings)
+    classifier = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
+    classifier.fit(x, [e.label for e in examples])
+    hard = np.array([e.label == "clear" or e.category in HARD_NEGATIVES for e in examples])
+    veto = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
+    veto.fit(x[hard], [e.label == "clear" for e, h in zip(examples, hard) if h])
+    return BuyingIntentModel(word_ngrams, char_ngrams, classifier, veto, threshold, fingerprint)
+
+
+# ---------------------------------------------------------------------------- the corpus
+
+def label_of(label: str, category: str) -> str:
+    """The class a corpus item trains: its label, except that buying elsewhere is its own class."""
+    if label == "none" and category == "other_purchase":
+        return "elsewhere"
+    if label not in ("none", "interest", "clear"):
+        raise ValueError(f"unknown label {label!r}")
+    return label
+
+
+def read_corpus_file(path: Path, writer: str) -> list[LabelledMessage]:
+    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    messages = []
+    for number, item in enumerate(items):
+        try:
+            context = DialogueContext(BotPrompt(item.get("bot_prompt", "greeting")), bool(item.get("declined_before")))
+            category = str(item.get("category") or "")
+            messages.append(LabelledMessage(
+                str(item["text"]), label_of(str(item["label"]), category), context, writer, category,
+                str(item.get("topic") or ""),
+            ))
+        except (KeyError, ValueError, TypeError) as error:
+            raise ValueError(f"{path}: item {number}: {error}") from error
+    return messages
+
+
+def load_corpus(corpus_dir: Path = CORPUS_DIR) -> list[LabelledMessage]:
+    """Every labelled message; a file's writer is its name's first part (`w1-part-01.yml`)."""
+    messages: list[LabelledMessage] = []
+    for path in sorted(corpus_dir.glob("*.yml")):
+        messages += read_corpus_file(path, path.name.split("-", 1)[0])
+    return messages
+
+
+def corpus_fingerprint(corpus_dir: Path = CORPUS_DIR, extra: Iterable[str] = ()) -> str:
+    digest = hashlib.sha256(f"features v{FEATURE_VERSION}\n".encode())
+    for part in extra:
+        digest.update(f"{part}\n".encode())
+    for path in sorted(corpus_dir.glob("*.yml")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,208 @@
+"""Training, choosing the offer threshold for, storing and loading the buying-intent model.
+
+The corpus (`bot/conversation/intent_corpus/`, written by several writers who never saw the
+model) is split by writer: each writer's messages are predicted by a model fitted on the
+other writers' (leave one writer out), and the offer threshold is the lowest P(clear) at
+which none of those held-out messages without clear intent would get an offer. The served
+model is then fitted on every writer with that threshold. The frozen test set in
+`tests/eval/` is never read here.
+
+The model file is named after a fingerprint of the corpus, the features' version, the
+encoder and the knowledge base the corpus was written for, so an unchanged project reuses
+it; `lantern train` writes it beside the Rasa model, and a server that finds none fits one
+(about half a minute) rather than refusing to judge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from bot.conversation.language import looks_english
+from bot.conversation.buying_intent import (
+    CLASSES,
+    CORPUS_DIR,
+    BuyingIntentModel,
+    LabelledMessage,
+    Offerings,
+    corpus_fingerprint,
+    fit,
+    load_corpus,
+)
+
+logger = logging.getLogger(__name__)
+# Held-out messages without clear intent must all stay below the threshold; this margin
+# above the highest of them keeps an unlucky near-twin from sitting exactly on it.
+THRESHOLD_MARGIN = 0.02
+# Never offer below this, whatever the held-out writers allow: a coin flip is not "clear".
+MIN_THRESHOLD = 0.5
+C_VALUES = (4.0, 16.0)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Leave-one-writer-out predictions: P per class for every corpus message."""
+
+    messages: list[LabelledMessage]
+    probabilities: np.ndarray  # (n, len(CLASSES))
+
+    def clear_threshold(self) -> float:
+        """Lowest threshold with zero false offers on these held-out messages.
+
+        Answers inside the lead form don't count: the visitor is being handed over already,
+        and the form never asks for an assessment.
+        """
+        p_clear = self.probabilities[:, CLASSES.index("clear")]
+        negatives = [p for p, m in zip(p_clear, self.messages) if m.label != "clear" and m.context.assessed]
+        highest = max(negatives, default=0.0)
+        return float(min(max(highest + THRESHOLD_MARGIN, MIN_THRESHOLD), 0.99))
+
+    def recall_at(self, threshold: float) -> float:
+        p_clear = self.probabilities[:, CLASSES.index("clear")]
+        positives = [p for p, m in zip(p_clear, self.messages) if m.label == "clear" and m.context.assessed]
+        return sum(p >= threshold for p in positives) / max(len(positives), 1)
+
+    def false_offers_at(self, threshold: float) -> int:
+        p_clear = self.probabilities[:, CLASSES.index("clear")]
+        return sum(
+            1 for p, m in zip(p_clear, self.messages) if m.label != "clear" and m.context.assessed and p >= threshold
+        )
+
+
+def english_corpus(corpus_dir: Path = CORPUS_DIR) -> list[LabelledMessage]:
+    """The corpus the model learns from: messages in other languages are never judged."""
+    return [m for m in load_corpus(corpus_dir) if looks_english(m.text)]
+
+
+def training_kb_dir() -> Path:
+    """The knowledge base the corpus was written for: the repository's default one."""
+    return Path(__file__).resolve().parents[2] / "knowledge_base"
+
+
+def _kb_digest(kb_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted([kb_dir / "topics.yml", *kb_dir.rglob("*.md")]):
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def training_offerings(encoder_kb_dir: Optional[Path] = None) -> Offerings:
+    from bot.knowledge.articles import load_knowledge_base
+    from bot.knowledge.index_store import hybrid_index_of
+
+    return Offerings.from_index(hybrid_index_of(load_knowledge_base(encoder_kb_dir or training_kb_dir())))
+
+
+def embed(messages: Sequence[LabelledMessage]) -> np.ndarray:
+    from bot.knowledge.embeddings import shared_encoder
+
+    return shared_encoder().encode([m.text for m in messages])
+
+
+def held_out_predictions(
+    messages: Sequence[LabelledMessage], vectors: np.ndarray, offerings: Offerings, c: float
+) -> HeldOut:
+    """Each writer's messages predicted by a model fitted on the other writers'."""
+    probabilities = np.zeros((len(messages), len(CLASSES)))
+    writers = sorted({m.writer for m in messages})
+    for writer in writers:
+        test = [i for i, m in enumerate(messages) if m.writer == writer]
+        train = [i for i, m in enumerate(messages) if m.writer != writer]
+        model = fit([messages[i] for i in train], vectors[train], offerings, c=c)
+        probabilities[test] = model.scores(
+            [messages[i].text for i in test], vectors[test], [messages[i].context for i in test], offerings
+        )
+    return HeldOut(list(messages), probabilities)
+
+
+def choose_c(messages: Sequence[LabelledMessage], vectors: np.ndarray, offerings: Offerings) -> tuple[float, HeldOut]:
+    """The regularisation whose held-out recall is best at its own zero-false-offer threshold."""
+    best: Optional[tuple[float, float, HeldOut]] = None
+    for c in C_VALUES:
+        held = held_out_predictions(messages, vectors, offerings, c)
+        recall = held.recall_at(held.clear_threshold())
+        logger.info("C=%s: threshold %.3f, held-out recall %.3f", c, held.clear_threshold(), recall)
+        if best is None or recall > best[1]:
+            best = (c, recall, held)
+    assert best is not None
+    return best[0], best[2]
+
+
+def model_fingerprint(corpus_dir: Path = CORPUS_DIR) -> str:
+    from bot.knowledge.embeddings import served_encoder_id
+
+    return corpus_fingerprint(corpus_dir, [served_encoder_id(), _kb_digest(training_kb_dir())])
+
+
+def model_file(models_dir: Path, corpus_dir: Path = CORPUS_DIR) -> Path:
+    return models_dir / f"buying-intent-{model_fingerprint(corpus_dir)}.joblib"
+
+
+def train(models_dir: Path, corpus_dir: Path = CORPUS_DIR, force: bool = False) -> Path:
+    """Fit the served model (threshold from held-out writers) unless the current one exists."""
+    import joblib
+
+    target = model_file(models_dir, corpus_dir)
+    if target.exists() and not force:
+        return target
+    messages = english_corpus(corpus_dir)
+    offerings = training_offerings()
+    vectors = embed(messages)
+    c, held = choose_c(messages, vectors, offerings)
+    threshold = held.clear_threshold()
+    model = fit(messages, vectors, offerings, threshold, c, target.stem)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    joblib.dump(model, partial)
+    os.replace(partial, target)  # a concurrent reader sees the old file or the new one
+    for old in models_dir.glob("buying-intent-*.joblib"):
+        if old != target:
+            old.unlink()
+    logger.info("buying-intent model: C=%s, threshold %.3f, held-out recall %.3f", c, threshold,
+                held.recall_at(threshold))
+    return target
+
+
+def load(path: Path) -> BuyingIntentModel:
+    import joblib
+
+    model = joblib.load(path)
+    if not isinstance(model, BuyingIntentModel):
+        raise TypeError(f"{path} does not hold a buying-intent model")
+    return model
+
+
+_served: dict[Path, BuyingIntentModel] = {}
+_served_lock = threading.Lock()
+
+
+def served_model(models_dir: Path) -> BuyingIntentModel:
+    """The process's model for the current corpus, loaded once (fitted first if missing).
+
+    A read-only file named by its inputs: every process that loads it judges alike.
+    """
+    path = model_file(models_dir)
+    model = _served.get(path)
+    if model is not None:
+        return model
+    with _served_lock:
+        if path not in _served:
+            if not path.exists():
+                logger.warning("no buying-intent model at %s: fitting one now (run `lantern train` to do it ahead)", path)
+                train(models_dir)
+            try:
+                model = load(path)
+            except Exception:  # noqa: BLE001 - a file from other code (moved class, other sklearn): refit
+                logger.exception("could not load %s: fitting it again", path)
+                model = load(train(models_dir, force=True))
+            _served.clear()
+            _served[path] = model
+    return _served[path]

@@ -1,0 +1,170 @@
+"""The learned buying-intent assessment: its parts, and the served model on messages it must get right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.conversation.buying_intent import (
+    BotPrompt,
+    DialogueContext,
+    LabelledMessage,
+    Offerings,
+    corpus_fingerprint,
+    is_payload,
+    label_of,
+    load_corpus,
+    read_corpus_file,
+    sentences,
+)
+from bot.conversation.intent_model import HeldOut, served_model, training_offerings
+from bot.knowledge.embeddings import shared_encoder
+from bot.knowledge.search import IntentLevel
+from bot.settings import Settings
+
+CLEAR = [
+    "how much do you charge for seo?",
+    "what are your prices for managing google ads",
+    "can i get a quote for a website audit",
+    "could you send me a proposal",
+    "can i book a demo with your team",
+    "i'd like to talk to sales",
+    "can someone from your team call me",
+    "we're ready to hire you",
+    "our traffic is down. honestly we're ready to hire an agency to fix it, how do we start?",
+    "whats your pricing",
+    "put me in touch with a sales rep please",
+    "we need an seo audit, how much would you charge for one?",
+]
+NOT_CLEAR = [
+    "not ready to buy, just researching",
+    "what's the price of ignoring slow pages?",
+    "what does demo mean?",
+    "how much does bad seo cost me in lost sales?",
+    "if we ever hire someone, what should we look for",
+    "i don't want a quote, i just want to understand the problem",
+    "our pricing page gets no visits",
+    "nobody visits our website",
+    "our sales team keeps complaining that the leads from marketing are junk",
+    "schedule a meeting room for 4:00",
+    "how much are the taxes on my income",
+    "how should i price my consulting packages?",
+    "/request_demo",
+    '/ask_pricing{"plan": "gold"}',
+]
+INTEREST = [
+    "do you do seo audits?",
+    "what services do you offer",
+    "do you work with small businesses",
+]
+
+
+@pytest.fixture(scope="module")
+def model(project_settings: Settings):  # type: ignore[no-untyped-def]
+    return served_model(project_settings.models_dir)
+
+
+@pytest.fixture(scope="module")
+def offerings() -> Offerings:
+    return training_offerings()
+
+
+def assess(model, offerings, text: str, context: DialogueContext = DialogueContext()):  # type: ignore[no-untyped-def]
+    return model.assess(text, context, shared_encoder(), offerings)
+
+
+@pytest.mark.parametrize("text", CLEAR)
+def test_clear_buying_intent_is_recognised_with_the_visitors_words(model, offerings, text: str) -> None:  # type: ignore[no-untyped-def]
+    assessment = assess(model, offerings, text)
+    assert assessment.level is IntentLevel.CLEAR, assessment
+    assert assessment.evidence and assessment.evidence in text
+    assert assessment.probability >= model.threshold
+
+
+@pytest.mark.parametrize("text", NOT_CLEAR)
+def test_sales_words_without_buying_intent_are_not_clear(model, offerings, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert assess(model, offerings, text).level is not IntentLevel.CLEAR
+
+
+@pytest.mark.parametrize("text", INTEREST)
+def test_questions_about_services_are_interest(model, offerings, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert assess(model, offerings, text).level is IntentLevel.INTEREST
+
+
+def test_buying_something_the_company_does_not_sell_is_flagged(model, offerings) -> None:  # type: ignore[no-untyped-def]
+    assessment = assess(model, offerings, "I want to buy a new laptop, which one is best for video editing?")
+    assert assessment.level is IntentLevel.NONE and assessment.buys_elsewhere
+
+
+def test_a_buying_request_mid_discovery_is_clear(model, offerings) -> None:  # type: ignore[no-untyped-def]
+    context = DialogueContext(BotPrompt.ASK_TRIED)
+    assessment = assess(model, offerings, "nothing yet. can you do an audit for us and what would it cost?", context)
+    assert assessment.is_clear
+
+
+def test_evidence_is_the_sentence_that_asks(model, offerings) -> None:  # type: ignore[no-untyped-def]
+    text = "Our blog gets no readers at all. We post every week. Can you send me a quote for a content plan?"
+    assessment = assess(model, offerings, text)
+    assert assessment.is_clear
+    assert assessment.evidence == "Can you send me a quote for a content plan?"
+
+
+def test_a_typed_payload_is_never_intent(model, offerings) -> None:  # type: ignore[no-untyped-def]
+    assert is_payload("  /request_demo")
+    assert assess(model, offerings, "/request_sales_contact").probability == 0.0
+
+
+def test_sentences_split_on_end_marks_and_keep_a_single_one_whole() -> None:
+    assert sentences("one. two? three!") == ["one.", "two?", "three!"]
+    assert sentences("no end mark") == ["no end mark"]
+
+
+def test_other_purchases_train_their_own_class_and_unknown_labels_are_refused() -> None:
+    assert label_of("none", "other_purchase") == "elsewhere"
+    assert label_of("clear", "clear_quote") == "clear"
+    with pytest.raises(ValueError):
+        label_of("maybe", "")
+
+
+def test_a_corpus_file_with_a_bad_item_names_the_file_and_item(tmp_path: Path) -> None:
+    path = tmp_path / "w9-part-01.yml"
+    path.write_text('- {text: "hi", label: none, bot_prompt: greeting}\n- {text: "x", label: none, bot_prompt: nowhere}\n')
+    with pytest.raises(ValueError, match="item 1"):
+        read_corpus_file(path, "w9")
+
+
+def test_the_corpus_is_large_varied_and_by_several_writers() -> None:
+    corpus = load_corpus()
+    assert len(corpus) >= 4000
+    assert len({m.writer for m in corpus}) >= 3
+    topics = {m.topic for m in corpus}
+    assert {"website-traffic", "seo", "content-marketing", "social-media", "conversion", "email-marketing",
+            "lead-nurturing", "analytics", "reviews-ugc", "paid-ads", "mobile-speed",
+            "sales-marketing-alignment", "off-domain"} <= topics
+    categories = {m.category for m in corpus}
+    assert {"sales_words_in_problem", "own_pricing_or_sales", "other_purchase", "market_prices", "third_party",
+            "quoted_customer", "hypothetical", "negation", "prompt_injection"} <= categories
+
+
+def test_the_fingerprint_follows_the_corpus(tmp_path: Path) -> None:
+    (tmp_path / "w1-a.yml").write_text('- {text: "hi", label: none}\n')
+    before = corpus_fingerprint(tmp_path)
+    (tmp_path / "w1-a.yml").write_text('- {text: "hello", label: none}\n')
+    assert corpus_fingerprint(tmp_path) != before
+
+
+def test_the_threshold_is_just_above_the_highest_held_out_negative() -> None:
+    messages = [LabelledMessage("a", "none"), LabelledMessage("b", "clear"), LabelledMessage("c", "interest")]
+    p = np.array([[0.3, 0.1, 0.6, 0.0], [0.1, 0.0, 0.9, 0.0], [0.2, 0.1, 0.7, 0.0]])
+    held = HeldOut(messages, p)
+    assert held.clear_threshold() == pytest.approx(0.72)
+    assert held.false_offers_at(held.clear_threshold()) == 0
+    assert held.recall_at(held.clear_threshold()) == 1.0
+
+
+def test_offerings_measure_closeness_to_service_pages() -> None:
+    offerings = Offerings(offering=np.array([[1.0, 0.0]]), education=np.array([[0.0, 1.0]]))
+    features = offerings.features(np.array([[0.8, 0.6]]))
+    assert features[0].tolist() == pytest.approx([0.8, 0.6, 0.2])
