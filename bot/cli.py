@@ -117,7 +117,7 @@ def _redact(url: str) -> str:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.training import train_if_changed
+    from bot.rasa_integration.training import train_if_changed
 
     model = train_if_changed(settings, force=args.force)
     print(model)
@@ -220,10 +220,10 @@ def cmd_init_env(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.servers import action_server_command, rasa_server_command
+    from bot.rasa_integration.servers import action_server_command, rasa_server_command
 
     if args.server == "demo":
-        from bot.demo_site import make_demo_server
+        from bot.channels.demo_site import make_demo_server
 
         server = make_demo_server(settings)
         print(f"demo site on {settings.demo_url}", flush=True)
@@ -243,7 +243,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_wait_ready(args: argparse.Namespace, settings: Settings) -> int:
     """Wait for both servers, print where they are, then idle until stopped."""
-    from bot.servers import wait_until_healthy
+    from bot.rasa_integration.servers import wait_until_healthy
 
     try:
         wait_until_healthy(settings, timeout=args.timeout)

@@ -7,14 +7,17 @@ data, so several processes or replicas never need to agree on anything held here
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Optional
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot.models import SlackEventReceipt
 from bot.settings import get_settings
 
 _engines: dict[str, Engine] = {}
@@ -89,3 +92,17 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+
+
+def record_slack_event_once(db_url: str, event_id: str, now: Optional[datetime] = None) -> bool:
+    """Record that the Slack event `event_id` arrived; True only for the first receipt.
+
+    The database's unique key decides, so this holds across retries, restarts and
+    several server replicas at once.
+    """
+    try:
+        with session_scope(db_url) as session:
+            session.add(SlackEventReceipt(event_id=event_id, received_at=now or datetime.now(timezone.utc)))
+    except IntegrityError:
+        return False
+    return True

@@ -128,7 +128,7 @@ def running_stack(
 
 
 def _wait_healthy(stack: Stack, processes: list[subprocess.Popen], timeout: float = 180) -> None:
-    from bot.servers import servers_healthy
+    from bot.rasa_integration.servers import servers_healthy
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-"""What visitors teach the marketing team: questions nobody answered, articles that helped or not."""
+"""Content gaps and article feedback: stored by the actions, read by `lantern` and the lead brief."""
 
 from __future__ import annotations
 
@@ -63,3 +63,14 @@ def feedback_by_article(db_url: Optional[str] = None) -> list[tuple[str, int, in
     for article_id, was_helpful, count in rows:
         totals.setdefault(article_id, [0, 0])[0 if was_helpful else 1] += count
     return sorted(((a, h, n) for a, (h, n) in totals.items()), key=lambda r: -(r[1] + r[2]))
+
+
+def feedback_in_conversation(conversation_id: str, db_url: Optional[str] = None) -> dict[str, bool]:
+    """Whether each article shown in the conversation helped, by article id (the latest answer wins)."""
+    with session_scope(db_url) as session:
+        rows = session.execute(
+            select(ArticleFeedback.article_id, ArticleFeedback.helpful)
+            .where(ArticleFeedback.conversation_id == conversation_id)
+            .order_by(ArticleFeedback.id)
+        ).all()
+    return {article_id: was_helpful for article_id, was_helpful in rows}
