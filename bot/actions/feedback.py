@@ -27,11 +27,11 @@ class ActionRecordHelpful(LanternAction):
             text = latest_text(tracker)
             try:
                 record_article_feedback(
+                    self.db_url,
                     tracker.sender_id,
                     article_id,
                     helpful=True,
                     comment=None if text.startswith("/") else text,
-                    db_url=self.db_url,
                 )
             except SQLAlchemyError:
                 logger.exception("could not store feedback")

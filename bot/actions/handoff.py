@@ -181,7 +181,7 @@ class ActionCreateLead(LanternAction):
             return []
         try:
             index = load_live_index(settings.db_url)
-            helped = feedback_in_conversation(tracker.sender_id, settings.db_url)
+            helped = feedback_in_conversation(settings.db_url, tracker.sender_id)
         except (IndexNotBuilt, SQLAlchemyError):
             logger.exception("could not look up articles for the brief")
             return [ArticleRead(article_id, article_id, "") for article_id in shown]

@@ -49,7 +49,7 @@ def answer_with_articles(
         if not results:
             topic = teaching.closest_topic(index, query)
             try:
-                record_content_gap(tracker.sender_id, query, topic, db_url=db_url)
+                record_content_gap(db_url, tracker.sender_id, query, topic)
             except SQLAlchemyError:
                 logger.exception("could not record a content gap")  # the visitor still gets a reply
             if topic:
@@ -205,9 +205,7 @@ class ActionNextBest(_FollowUp):
     def follow_up(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, index: PassageIndex, article: IndexedArticle
     ) -> SlotValues:
-        record_article_feedback(
-            tracker.sender_id, article.id, helpful=False, comment=latest_text(tracker), db_url=self.db_url
-        )
+        record_article_feedback(self.db_url, tracker.sender_id, article.id, helpful=False, comment=latest_text(tracker))
         return _next_best(dispatcher, tracker, index, shown_articles(tracker))
 
 

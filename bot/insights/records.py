@@ -13,9 +13,7 @@ from bot.models import ArticleFeedback, ContentGap
 MAX_STORED_CHARS = 4000
 
 
-def record_content_gap(
-    conversation_id: str, question: str, closest_topic: Optional[str] = None, db_url: Optional[str] = None
-) -> None:
+def record_content_gap(db_url: str, conversation_id: str, question: str, closest_topic: Optional[str] = None) -> None:
     with session_scope(db_url) as session:
         session.add(
             ContentGap(
@@ -28,11 +26,7 @@ def record_content_gap(
 
 
 def record_article_feedback(
-    conversation_id: str,
-    article_id: str,
-    helpful: bool,
-    comment: Optional[str] = None,
-    db_url: Optional[str] = None,
+    db_url: str, conversation_id: str, article_id: str, helpful: bool, comment: Optional[str] = None
 ) -> None:
     with session_scope(db_url) as session:
         session.add(
@@ -46,13 +40,13 @@ def record_article_feedback(
         )
 
 
-def recent_content_gaps(limit: int = 50, db_url: Optional[str] = None) -> list[ContentGap]:
+def recent_content_gaps(db_url: str, limit: int = 50) -> list[ContentGap]:
     with session_scope(db_url) as session:
         query = select(ContentGap).order_by(ContentGap.created_at.desc(), ContentGap.id.desc()).limit(limit)
         return list(session.execute(query).scalars())
 
 
-def feedback_by_article(db_url: Optional[str] = None) -> list[tuple[str, int, int]]:
+def feedback_by_article(db_url: str) -> list[tuple[str, int, int]]:
     """(article id, times it helped, times it didn't), most shown first."""
     with session_scope(db_url) as session:
         rows = session.execute(
@@ -65,7 +59,7 @@ def feedback_by_article(db_url: Optional[str] = None) -> list[tuple[str, int, in
     return sorted(((a, h, n) for a, (h, n) in totals.items()), key=lambda r: -(r[1] + r[2]))
 
 
-def feedback_in_conversation(conversation_id: str, db_url: Optional[str] = None) -> dict[str, bool]:
+def feedback_in_conversation(db_url: str, conversation_id: str) -> dict[str, bool]:
     """Whether each article shown in the conversation helped, by article id (the latest answer wins)."""
     with session_scope(db_url) as session:
         rows = session.execute(

@@ -61,5 +61,5 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
 
 @pytest.fixture
 def indexed_db(sqlite_url: str) -> str:
-    write_index(DEFAULT_KB, sqlite_url)
+    write_index(sqlite_url, DEFAULT_KB)
     return sqlite_url
