@@ -47,7 +47,7 @@ def cmd_kb_index(args: argparse.Namespace, settings: Settings) -> int:
         return tqdm(articles, desc="indexing", unit="article", disable=len(articles) < 200 or None)
 
     try:
-        report = write_index(kb_dir, settings.db_url, progress=progress)
+        report = write_index(settings.db_url, kb_dir, progress=progress)
     except KnowledgeBaseInvalid as error:
         for problem in error.problems:
             print(problem.format(kb_dir.parent), file=sys.stderr)
@@ -117,7 +117,7 @@ def _redact(url: str) -> str:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.training import train_if_changed
+    from bot.rasa_integration.training import train_if_changed
 
     model = train_if_changed(settings, force=args.force)
     print(model)
@@ -166,7 +166,7 @@ def cmd_leads_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_insights_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from bot.insights import recent_content_gaps
 
-    gaps = recent_content_gaps(limit=args.limit, db_url=settings.db_url)
+    gaps = recent_content_gaps(settings.db_url, limit=args.limit)
     if not gaps:
         print("no content gaps recorded")
     for gap in gaps:
@@ -178,7 +178,7 @@ def cmd_insights_gaps(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_insights_feedback(args: argparse.Namespace, settings: Settings) -> int:
     from bot.insights import feedback_by_article
 
-    rows = feedback_by_article(db_url=settings.db_url)
+    rows = feedback_by_article(settings.db_url)
     if not rows:
         print("no article feedback recorded")
     for article_id, helped, did_not in rows:
@@ -220,10 +220,10 @@ def cmd_init_env(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.servers import action_server_command, rasa_server_command
+    from bot.rasa_integration.servers import action_server_command, rasa_server_command
 
     if args.server == "demo":
-        from bot.demo_site import make_demo_server
+        from bot.channels.demo_site import make_demo_server
 
         server = make_demo_server(settings)
         print(f"demo site on {settings.demo_url}", flush=True)
@@ -243,7 +243,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_wait_ready(args: argparse.Namespace, settings: Settings) -> int:
     """Wait for both servers, print where they are, then idle until stopped."""
-    from bot.servers import wait_until_healthy
+    from bot.rasa_integration.servers import wait_until_healthy
 
     try:
         wait_until_healthy(settings, timeout=args.timeout)

@@ -1,5 +1,7 @@
 """Engines, sessions and schema migrations for Lantern's application database.
 
+Every function takes the database as `db_url: str` (callers take it from their settings).
+
 Engines are created lazily, one per URL per process; they hold connection pools, not
 data, so several processes or replicas never need to agree on anything held here.
 """
@@ -7,15 +9,17 @@ data, so several processes or replicas never need to agree on anything held here
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Optional
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.settings import get_settings
+from bot.models import SlackEventReceipt
 
 _engines: dict[str, Engine] = {}
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -49,18 +53,17 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
-def get_engine(url: Optional[str] = None) -> Engine:
-    """The process's engine for `url` (default: the configured application database)."""
-    url = url or get_settings().db_url
-    if url not in _engines:
-        _engines[url] = create_db_engine(url)
-    return _engines[url]
+def get_engine(db_url: str) -> Engine:
+    """The process's engine for `db_url`."""
+    if db_url not in _engines:
+        _engines[db_url] = create_db_engine(db_url)
+    return _engines[db_url]
 
 
 @contextmanager
-def session_scope(url: Optional[str] = None) -> Iterator[Session]:
+def session_scope(db_url: str) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
-    factory = sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+    factory = sessionmaker(bind=get_engine(db_url), future=True, expire_on_commit=False)
     session = factory()
     try:
         yield session
@@ -72,14 +75,14 @@ def session_scope(url: Optional[str] = None) -> Iterator[Session]:
         session.close()
 
 
-def upgrade_schema(url: Optional[str] = None) -> None:
-    """Bring the database at `url` to the latest migration."""
+def upgrade_schema(db_url: str) -> None:
+    """Bring the database at `db_url` to the latest migration."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with get_engine(url).begin() as connection:
+    with get_engine(db_url).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -89,3 +92,17 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+
+
+def record_slack_event_once(db_url: str, event_id: str, now: Optional[datetime] = None) -> bool:
+    """Record that the Slack event `event_id` arrived; True only for the first receipt.
+
+    The database's unique key decides, so this holds across retries, restarts and
+    several server replicas at once.
+    """
+    try:
+        with session_scope(db_url) as session:
+            session.add(SlackEventReceipt(event_id=event_id, received_at=now or datetime.now(timezone.utc)))
+    except IntegrityError:
+        return False
+    return True

@@ -11,11 +11,9 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from dotenv import dotenv_values
-
-DEFAULT_MAX_MESSAGE_CHARS = 2000
 
 
 class SettingsError(ValueError):
@@ -35,7 +33,7 @@ class Settings:
     rasa_port: int = 5005
     action_host: str = "127.0.0.1"
     action_port: int = 5055
-    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
+    max_message_chars: int = 2000
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     require_services: bool = False
     test_postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
@@ -51,6 +49,8 @@ class Settings:
     slack_bot_token: Optional[str] = None
     slack_signing_secret: Optional[str] = None
     slack_api_url: str = "https://slack.com/api/"
+    # Which of the Rasa internals patches to apply (bot/rasa_integration): all, none or a list.
+    rasa_patches: str = "all"
 
     @property
     def models_dir(self) -> Path:
@@ -86,6 +86,11 @@ class Settings:
     @property
     def env_file(self) -> Path:
         return self.home / ".env"
+
+
+def _default(name: str) -> Any:
+    """The default of a `Settings` field, as written in the class (the one place it is)."""
+    return Settings.__dataclass_fields__[name].default
 
 
 def _sqlite_url(path: Path) -> str:
@@ -147,7 +152,9 @@ def load_settings(
     else:
         tracker_db_url = db_url
 
-    _check_business_hours(env.get("LANTERN_BUSINESS_HOURS", "Mon-Fri 09:00-17:00"), env.get("LANTERN_TIMEZONE", "UTC"))
+    business_hours = env.get("LANTERN_BUSINESS_HOURS", _default("business_hours"))
+    timezone = env.get("LANTERN_TIMEZONE", _default("timezone"))
+    _check_business_hours(business_hours, timezone)
     origins = tuple(
         o.strip() for o in env.get("LANTERN_CORS_ORIGINS", "").split(",") if o.strip()
     )
@@ -157,29 +164,26 @@ def load_settings(
         db_url=db_url,
         tracker_db_url=tracker_db_url,
         api_token=env.get("LANTERN_API_TOKEN") or None,
-        rasa_host=env.get("LANTERN_RASA_HOST", "127.0.0.1"),
-        rasa_port=_int(env, "LANTERN_RASA_PORT", 5005),
-        action_host=env.get("LANTERN_ACTION_HOST", "127.0.0.1"),
-        action_port=_int(env, "LANTERN_ACTION_PORT", 5055),
-        max_message_chars=_int(env, "LANTERN_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
+        rasa_host=env.get("LANTERN_RASA_HOST", _default("rasa_host")),
+        rasa_port=_int(env, "LANTERN_RASA_PORT", _default("rasa_port")),
+        action_host=env.get("LANTERN_ACTION_HOST", _default("action_host")),
+        action_port=_int(env, "LANTERN_ACTION_PORT", _default("action_port")),
+        max_message_chars=_int(env, "LANTERN_MAX_MESSAGE_CHARS", _default("max_message_chars")),
         cors_origins=origins,
         require_services=_flag(env, "LANTERN_REQUIRE_SERVICES"),
-        test_postgres_url=env.get(
-            "LANTERN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-        ),
+        test_postgres_url=env.get("LANTERN_TEST_POSTGRES_URL", _default("test_postgres_url")),
         slack_webhook_url=env.get("LANTERN_SLACK_WEBHOOK_URL") or None,
         crm_webhook_url=env.get("LANTERN_CRM_WEBHOOK_URL") or None,
         crm_webhook_secret=env.get("LANTERN_CRM_WEBHOOK_SECRET") or None,
-        business_hours=env.get("LANTERN_BUSINESS_HOURS", "Mon-Fri 09:00-17:00"),
-        timezone=env.get("LANTERN_TIMEZONE", "UTC"),
-        transcript_url_template=env.get(
-            "LANTERN_TRANSCRIPT_URL", "{rasa_url}/conversations/{conversation_id}/tracker"
-        ),
-        demo_host=env.get("LANTERN_DEMO_HOST", "127.0.0.1"),
-        demo_port=_int(env, "LANTERN_DEMO_PORT", 8000),
+        business_hours=business_hours,
+        timezone=timezone,
+        transcript_url_template=env.get("LANTERN_TRANSCRIPT_URL", _default("transcript_url_template")),
+        demo_host=env.get("LANTERN_DEMO_HOST", _default("demo_host")),
+        demo_port=_int(env, "LANTERN_DEMO_PORT", _default("demo_port")),
         slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
-        slack_api_url=env.get("LANTERN_SLACK_API_URL") or "https://slack.com/api/",
+        slack_api_url=env.get("LANTERN_SLACK_API_URL") or _default("slack_api_url"),
+        rasa_patches=env.get("LANTERN_RASA_PATCHES") or _default("rasa_patches"),
     )
 
 

@@ -88,10 +88,10 @@ def test_insights_show_content_gaps_and_feedback(capsys: pytest.CaptureFixture, 
     from bot.insights import record_article_feedback, record_content_gap
 
     assert "no content gaps recorded" in run_cli(capsys, "insights", "gaps")[1]
-    record_content_gap("conv-9", "how do i fix my tractor", "Website traffic", db_url=cli_db)
-    record_article_feedback("conv-9", "heavy-images", True, db_url=cli_db)
-    record_article_feedback("conv-8", "heavy-images", False, db_url=cli_db)
-    record_article_feedback("conv-7", "heavy-images", True, db_url=cli_db)
+    record_content_gap(cli_db, "conv-9", "how do i fix my tractor", "Website traffic")
+    record_article_feedback(cli_db, "conv-9", "heavy-images", True)
+    record_article_feedback(cli_db, "conv-8", "heavy-images", False)
+    record_article_feedback(cli_db, "conv-7", "heavy-images", True)
     out = run_cli(capsys, "insights", "gaps")[1]
     assert "[conv-9]  how do i fix my tractor  (nearest topic: Website traffic)" in out
     out = run_cli(capsys, "insights", "feedback")[1]

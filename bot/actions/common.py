@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.teaching import Passage
+from bot.actions import slots
+from bot.conversation.teaching import Passage
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:
@@ -30,7 +30,7 @@ def latest_text(tracker: Tracker) -> str:
 
 
 def shown_articles(tracker: Tracker) -> List[str]:
-    return list(tracker.get_slot("shown_articles") or [])
+    return list(tracker.get_slot(slots.SHOWN_ARTICLES) or [])
 
 
 def show_passage(
@@ -50,11 +50,7 @@ def show_passage(
     )
     if passage.article_id not in shown:
         shown.append(passage.article_id)
-    values = {"shown_articles": shown, "current_article": passage.article_id, "current_heading": passage.heading}
+    values = {slots.SHOWN_ARTICLES: shown, slots.CURRENT_ARTICLE: passage.article_id, slots.CURRENT_HEADING: passage.heading}
     if response == "utter_article":
-        values["opened_heading"] = passage.heading  # where "tell me more" stops after wrapping
+        values[slots.OPENED_HEADING] = passage.heading  # where "tell me more" stops after wrapping
     return values
-
-
-def slot_events(values: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-    return [SlotSet(name, value) for name, value in values.items()]

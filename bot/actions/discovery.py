@@ -2,79 +2,79 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+import asyncio
+from typing import Any, Dict, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.actions import slots
+from bot.actions.base import Configured, LanternAction, SlotValues
 from bot.actions.common import CONTROL_INTENT_MIN_CONFIDENCE, latest_intent, latest_intent_confidence, latest_text
 from bot.actions.offer import assess, offer_handoff
+from bot.actions.replies import REPLIES
+from bot.actions.slots import DISCOVERY_SLOTS
 from bot.actions.teach import answer_with_articles
-from bot.discovery import SKIPPED, looks_like_question
+from bot.conversation.discovery import SKIPPED, looks_like_question
 
-DISCOVERY_SLOTS = ("symptoms", "impact", "tried")
 # Replies that mean "no answer" rather than being the answer (`skip` covers "rather not say"
 # and "no idea": the dialogue treats both alike, so NLU no longer tells them apart).
 NO_ANSWER_INTENTS = {"skip", "deny"}
-# Messages that are not answers: handled, then the same question is asked again.
+# Messages that are not answers: handled as anywhere else (the replies of `REPLIES`), then
+# the same question is asked again; a greeting mid-discovery just leads back to it.
 ASIDE_RESPONSES = {
-    "bot_challenge": "utter_iamabot",
-    "ask_identity": "utter_identity",
-    "insult": "utter_insult",
-    "other_language": "utter_english_only",
-    "out_of_scope": "utter_out_of_scope",
-    "request_human_support": "utter_human_support",
+    **{
+        intent: REPLIES[intent]
+        for intent in ("bot_challenge", "ask_identity", "insult", "other_language", "out_of_scope", "request_human_support")
+    },
     "greet": "utter_back_to_discovery",
 }
 QUESTION_INTENTS = {"ask_question", "ask_services", "ask_pricing", "request_demo", "request_sales_contact", "ready_to_buy"}
 
 
-class ActionStartDiscovery(Action):
+class ActionStartDiscovery(LanternAction):
     """Take the visitor's description as the problem and start a fresh discovery."""
 
-    def name(self) -> Text:
-        return "action_start_discovery"
+    action_name = "action_start_discovery"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:
         assessment = assess(tracker)
         if assessment.is_clear:
             # "We're ready to hire someone for this": no questions, the offer now. Filling the
             # form's slots lets the form finish at once without teaching.
             offered = offer_handoff(dispatcher, tracker, assessment)
             skipped = {name: SKIPPED for name in DISCOVERY_SLOTS}
-            return [SlotSet(name, value) for name, value in
-                    {"problem": latest_text(tracker), **skipped, "teach_after_discovery": False, **offered}.items()]
+            return {slots.PROBLEM: latest_text(tracker), **skipped, slots.TEACH_AFTER_DISCOVERY: False, **offered}
         dispatcher.utter_message(response="utter_start_discovery")
-        return [
-            SlotSet("problem", latest_text(tracker)),
-            SlotSet("symptoms", None),
-            SlotSet("impact", None),
-            SlotSet("tried", None),
-            SlotSet("teach_after_discovery", True),
-        ]
+        return {
+            slots.PROBLEM: latest_text(tracker),
+            slots.SYMPTOMS: None,
+            slots.IMPACT: None,
+            slots.TRIED: None,
+            slots.TEACH_AFTER_DISCOVERY: True,
+        }
 
 
-class ValidateDiscoveryForm(FormValidationAction):
+class ValidateDiscoveryForm(Configured, FormValidationAction):
     """Every reply during discovery passes here: answers are kept, skips recorded, asides handled."""
 
-    def __init__(self, db_url: Optional[str] = None) -> None:
-        self._db_url = db_url
+    action_name = "validate_discovery_form"
 
-    def name(self) -> Text:
-        return "validate_discovery_form"
+    async def validate_symptoms(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return await asyncio.to_thread(self._validate, slots.SYMPTOMS, value, dispatcher, tracker)
 
-    async def validate_symptoms(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
-        return self._validate("symptoms", value, dispatcher, tracker)
+    async def validate_impact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return await asyncio.to_thread(self._validate, slots.IMPACT, value, dispatcher, tracker)
 
-    async def validate_impact(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
-        return self._validate("impact", value, dispatcher, tracker)
-
-    async def validate_tried(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
-        return self._validate("tried", value, dispatcher, tracker)
+    async def validate_tried(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return await asyncio.to_thread(self._validate, slots.TRIED, value, dispatcher, tracker)
 
     def _validate(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
@@ -90,14 +90,14 @@ class ValidateDiscoveryForm(FormValidationAction):
         if assessment.is_clear:
             # Clear buying intent wins over discovery: offer a rep in this very reply.
             offered = offer_handoff(dispatcher, tracker, assessment)
-            return {**{name: SKIPPED for name in remaining}, "teach_after_discovery": False, **offered}
+            return {**{name: SKIPPED for name in remaining}, slots.TEACH_AFTER_DISCOVERY: False, **offered}
         if intent in NO_ANSWER_INTENTS:
             return {slot: SKIPPED}
         if intent == "stop_discovery":
             return {name: SKIPPED for name in remaining}
         if intent == "goodbye":
             dispatcher.utter_message(response="utter_goodbye")
-            return {**{name: SKIPPED for name in remaining}, "teach_after_discovery": False}
+            return {**{name: SKIPPED for name in remaining}, slots.TEACH_AFTER_DISCOVERY: False}
         if intent == "why_do_you_ask":
             dispatcher.utter_message(response=f"utter_why_ask_{slot}")
             return {slot: None}
@@ -108,7 +108,7 @@ class ValidateDiscoveryForm(FormValidationAction):
             # Changing the subject: answer now, then discovery resumes with the same question;
             # "just show me" or "skip" from here ends or shortens it, as the visitor prefers.
             shown = answer_with_articles(
-                dispatcher, tracker, latest_text(tracker), k=1, db_url=self._db_url, intent=assessment.level
+                dispatcher, tracker, latest_text(tracker), self.db_url, k=1, intent=assessment.level
             )
             dispatcher.utter_message(response="utter_back_to_discovery")
             return {**shown, slot: None}

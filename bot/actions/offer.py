@@ -7,8 +7,9 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions import slots
 from bot.actions.common import latest_text
-from bot.intent_gate import IntentAssessment, assess_buying_intent
+from bot.conversation.intent_gate import IntentAssessment, assess_buying_intent
 
 OFFER = "utter_offer_handoff"
 FEEDBACK_QUESTION = "utter_ask_feedback"
@@ -27,11 +28,11 @@ def assess(tracker: Tracker) -> IntentAssessment:
 
 def offer_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: IntentAssessment) -> Dict[Text, Any]:
     """Offer a rep (the only place that does), unless this visitor is already a lead."""
-    if tracker.get_slot("lead_id"):
+    if tracker.get_slot(slots.LEAD_ID):
         dispatcher.utter_message(response="utter_already_a_lead")
         return {}
     dispatcher.utter_message(response=OFFER)
-    return {"intent_level": assessment.level.value, "intent_evidence": assessment.evidence}
+    return {slots.INTENT_LEVEL: assessment.level.value, slots.INTENT_EVIDENCE: assessment.evidence}
 
 
 def last_bot_response(tracker: Tracker) -> Optional[str]:

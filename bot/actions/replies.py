@@ -6,13 +6,12 @@ send me a quote?" is a buying request even when it scores as a thank-you.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
-
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import latest_intent, slot_events
+from bot.actions.base import LanternAction, SlotValues
+from bot.actions.common import latest_intent
 from bot.actions.offer import assess, offer_handoff
 
 REPLIES = {
@@ -33,17 +32,14 @@ REPLIES = {
 }
 
 
-class ActionReply(Action):
+class ActionReply(LanternAction):
     """The fixed reply for the message's intent, or the handoff offer if the words show clear intent."""
 
-    def name(self) -> Text:
-        return "action_reply"
+    action_name = "action_reply"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:
         assessment = assess(tracker)
         if assessment.is_clear:
-            return slot_events(offer_handoff(dispatcher, tracker, assessment))
+            return offer_handoff(dispatcher, tracker, assessment)
         dispatcher.utter_message(response=REPLIES.get(latest_intent(tracker) or "", "utter_ask_rephrase"))
-        return []
+        return {}

@@ -1,1 +1,1 @@
-"""Rasa input channels: thin adapters that apply `bot.inbound` checks."""
+"""Rasa input channels: thin adapters that apply `bot.channels.inbound` checks."""

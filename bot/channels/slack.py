@@ -8,7 +8,7 @@ Same URL as Rasa's `slack` channel (/webhooks/slack/webhook). What changes, and 
   (Rasa skips only `http_timeout` retries, and only within one process);
 - button clicks and mentions work, with >5 buttons kept as text lines;
 - malformed requests get a 4xx instead of a 500.
-Reading Slack's requests and shaping replies is in `bot/slack_events.py`.
+Reading Slack's requests and shaping replies is in `bot/channels/slack_events.py`.
 """
 
 from __future__ import annotations
@@ -18,24 +18,23 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.inbound import BadRequest, check_message
-from bot.sentence_featurizer import embedding_first
+from bot.channels.inbound import BadRequest, check_message
+from bot.rasa_integration.channels import SlackInputBase, SlackOutput
+from bot.rasa_integration.sentence_featurizer import embedding_first
+from bot.db import record_slack_event_once
 from bot.settings import Settings, get_settings
-from bot.slack_events import (
+from bot.channels.slack_events import (
     Challenge,
     Ignored,
     SlackMessage,
     button_message,
     read_event,
     read_interaction,
-    record_event_once,
     to_mrkdwn,
 )
 
@@ -44,26 +43,21 @@ logger = logging.getLogger(__name__)
 OFF_MESSAGE = "Slack channel off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on (docs/slack.md)"
 
 
-class LanternSlackBot(SlackBot):
+class LanternSlackBot(SlackOutput):
     """Rasa's Slack output channel, posting through Lantern's Slack API URL."""
-
-    def __init__(self, token: Text, channel: Text, thread_ts: Optional[Text], api_url: Text) -> None:
-        super().__init__(token, channel, thread_ts)
-        # Rasa's client always talks to slack.com; tests and proxies need another base URL.
-        self.client = AsyncWebClient(token, base_url=api_url)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         # One Slack message per reply: Rasa posts every paragraph separately, which
         # splits an article card and runs into Slack's one-message-a-second rate limit.
-        await self._post_message(self.slack_channel or recipient_id, text=to_mrkdwn(text))
+        await self.post(recipient_id, text=to_mrkdwn(text))
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
-        await self._post_message(self.slack_channel or recipient_id, **button_message(text, buttons))
+        await self.post(recipient_id, **button_message(text, buttons))
 
 
-class LanternSlackInput(SlackInput):
+class LanternSlackInput(SlackInputBase):
     """Slack events and button clicks in, replies out through `LanternSlackBot`."""
 
     @classmethod
@@ -83,9 +77,6 @@ class LanternSlackInput(SlackInput):
             settings.slack_bot_token or "", slack_signing_secret=settings.slack_signing_secret or ""
         )
 
-    def _validate_credentials(self) -> None:
-        """Rasa refuses to start without a signing secret; Lantern starts with Slack off."""
-
     def get_output_channel(
         self, channel: Optional[Text] = None, thread_id: Optional[Text] = None
     ) -> OutputChannel:
@@ -95,7 +86,7 @@ class LanternSlackInput(SlackInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         slack_webhook = Blueprint("slack_webhook", __name__)
-        on_new_message = embedding_first(on_new_message)  # bot/sentence_featurizer.py
+        on_new_message = embedding_first(on_new_message)  # bot/rasa_integration/sentence_featurizer.py
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
@@ -130,16 +121,14 @@ class LanternSlackInput(SlackInput):
                         {"ok": True, "ignored": "event already received"}, headers={"X-Slack-No-Retry": "1"}
                     )
             # Slack wants an answer within 3 s or it retries: reply now, talk afterwards.
-            task = asyncio.create_task(self._answer(incoming, on_new_message))
-            self._background_tasks.add(task)  # keeps the task alive until it is done
-            task.add_done_callback(self._background_tasks.discard)
+            self.run_in_background(self._answer(incoming, on_new_message))
             return response.json({"ok": True})
 
         return slack_webhook
 
     async def _first_receipt(self, event_id: str) -> bool:
         # Off the event loop: on PostgreSQL the insert is a network round trip.
-        return await asyncio.to_thread(record_event_once, self.settings.db_url, event_id)
+        return await asyncio.to_thread(record_slack_event_once, self.settings.db_url, event_id)
 
     async def _answer(self, message: SlackMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         output = self.get_output_channel(message.channel, message.thread_ts)

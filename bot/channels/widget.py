@@ -3,7 +3,7 @@
 Routes, under /webhooks/widget:
     GET  /            health check
     GET  /lantern.js  the widget script a site embeds with one <script> tag
-    WS   /ws          the conversation (protocol: bot/widget_protocol.py)
+    WS   /ws          the conversation (protocol: bot/channels/widget_protocol.py)
 
 Replies are not streamed from the output channel. They are read back from the tracker
 store after it saves, numbered, and pushed to every open connection of that
@@ -25,11 +25,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from websockets.exceptions import ConnectionClosed
 
-from bot.inbound import check_message
-from bot.rasa_stores import on_tracker_saved
-from bot.sentence_featurizer import embedding_first
+from bot.channels.inbound import check_message
+from bot.rasa_integration.tracker_store import on_tracker_saved
+from bot.rasa_integration.channels import tracker_store_of
+from bot.rasa_integration.sentence_featurizer import embedding_first
 from bot.settings import get_settings
-from bot.widget_protocol import BadFrame, Hello, VisitorMessage, encode, messages_from_events, parse_client_frame
+from bot.channels.widget_protocol import BadFrame, Hello, VisitorMessage, encode, messages_from_events, parse_client_frame
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class WidgetInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         widget = Blueprint("lantern_widget", __name__)
-        on_new_message = embedding_first(on_new_message)  # bot/sentence_featurizer.py
+        on_new_message = embedding_first(on_new_message)  # bot/rasa_integration/sentence_featurizer.py
         script_path = self.settings.home / WIDGET_SCRIPT
         allowed_origins = set(self.settings.allowed_origins)
         on_tracker_saved(self.push_new_messages)
@@ -117,7 +118,7 @@ class WidgetInput(InputChannel):
 
         @widget.websocket("/ws")
         async def conversation(request: Request, socket: Any) -> None:
-            self.tracker_store = request.app.ctx.agent.tracker_store
+            self.tracker_store = tracker_store_of(request)
             await self.serve(socket, on_new_message)
 
         return widget

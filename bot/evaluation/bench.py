@@ -30,7 +30,7 @@ import requests
 
 from bot.evaluation.stack import PROJECT_HOME, free_port, running_stack
 from bot.settings import load_settings
-from bot.training import train_if_changed
+from bot.rasa_integration.training import train_if_changed
 
 BENCH_DIR = PROJECT_HOME / "bench"
 RESULTS = BENCH_DIR / "results"

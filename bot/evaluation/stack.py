@@ -111,7 +111,7 @@ def running_stack(
     }
     settings = load_settings(environ=env, home=PROJECT_HOME)
     upgrade_schema(db_url)
-    write_index(settings.kb_dir, db_url)
+    write_index(db_url, settings.kb_dir)
     log_dir = tmp_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = [_start("actions", env, log_dir), _start("rasa", env, log_dir)]
@@ -128,7 +128,7 @@ def running_stack(
 
 
 def _wait_healthy(stack: Stack, processes: list[subprocess.Popen], timeout: float = 180) -> None:
-    from bot.servers import servers_healthy
+    from bot.rasa_integration.servers import servers_healthy
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

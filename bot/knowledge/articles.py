@@ -124,7 +124,8 @@ def _load_topics(path: Path, kb: KnowledgeBase) -> None:
         kb.problems.append(Problem(path, 0, "topics.yml is missing"))
         return
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         kb.problems.append(Problem(path, _yaml_error_line(error), f"invalid YAML: {_yaml_reason(error)}"))
         return
@@ -143,16 +144,29 @@ def _load_topics(path: Path, kb: KnowledgeBase) -> None:
         kb.problems.append(Problem(path, 1, "`synonyms` must map visitor words to the words articles use (text: text)"))
     else:
         kb.synonyms = {k.strip().lower(): v.strip().lower() for k, v in synonyms.items()}
+    topic_lines = _topic_lines(text)
     for index, entry in enumerate(data["topics"]):
+        line = topic_lines[index] if index < len(topic_lines) else 1
         if not isinstance(entry, dict) or not entry.get("id") or not entry.get("title"):
-            kb.problems.append(Problem(path, 0, f"topic #{index + 1} needs an `id` and a `title`"))
+            kb.problems.append(Problem(path, line, f"topic #{index + 1} needs an `id` and a `title`"))
             continue
         topic_id = str(entry["id"])
         if not ID_PATTERN.match(topic_id):
-            kb.problems.append(Problem(path, 0, f"topic id {topic_id!r} must be a lowercase slug"))
+            kb.problems.append(Problem(path, line, f"topic id {topic_id!r} must be a lowercase slug"))
         if topic_id in kb.topics:
-            kb.problems.append(Problem(path, 0, f"duplicate topic id {topic_id!r}"))
+            kb.problems.append(Problem(path, line, f"duplicate topic id {topic_id!r}"))
         kb.topics[topic_id] = Topic(topic_id, str(entry["title"]), str(entry.get("description", "")))
+
+
+def _topic_lines(text: str) -> list[int]:
+    """Line (1-based) where each entry of the `topics:` list starts."""
+    node = yaml.compose(text)
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if key.value == "topics" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
 
 
 def _yaml_error_line(error: yaml.YAMLError, offset: int = 0) -> int:

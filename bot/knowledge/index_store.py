@@ -30,7 +30,6 @@ from bot.knowledge.articles import Article, KnowledgeBase, Problem, load_knowled
 from bot.knowledge.embeddings import SentenceEncoder, shared_encoder
 from bot.knowledge.search import DenseVectors, IndexedArticle, IntentLevel, PassageIndex, SearchResult, embedded_texts
 from bot.models import KbArticle, KbIndexState, KbPassage, KbVector
-from bot.settings import get_settings
 
 
 class KnowledgeBaseInvalid(Exception):
@@ -100,8 +99,8 @@ def hybrid_index_of(kb: KnowledgeBase) -> PassageIndex:
 
 
 def write_index(
+    db_url: str,
     kb_dir: Path,
-    db_url: Optional[str] = None,
     progress: Optional[Callable[[Iterable[Article]], Iterable[Article]]] = None,
 ) -> IndexReport:
     """Validate `kb_dir` and, if it is sound, make it the live index in the database."""
@@ -172,7 +171,7 @@ def write_index(
     return IndexReport(generation, len(kb.articles), passage_count, checksum, True)
 
 
-def read_index_state(db_url: Optional[str] = None) -> Optional[KbIndexState]:
+def read_index_state(db_url: str) -> Optional[KbIndexState]:
     try:
         with session_scope(db_url) as session:
             return session.get(KbIndexState, 1)
@@ -180,7 +179,7 @@ def read_index_state(db_url: Optional[str] = None) -> Optional[KbIndexState]:
         return None  # tables not created yet
 
 
-def _read_index(db_url: Optional[str]) -> tuple[list[IndexedArticle], dict[str, str], dict[str, str], dict[str, bytes]]:
+def _read_index(db_url: str) -> tuple[list[IndexedArticle], dict[str, str], dict[str, str], dict[str, bytes]]:
     with session_scope(db_url) as session:
         stored = {row.text_key: row.vector for row in session.execute(select(KbVector)).scalars()}
         state = session.get(KbIndexState, 1)
@@ -215,9 +214,9 @@ _loaded: dict[str, tuple[str, PassageIndex]] = {}
 _load_lock = threading.Lock()
 
 
-def load_live_index(db_url: Optional[str] = None) -> PassageIndex:
+def load_live_index(db_url: str) -> PassageIndex:
     """The live index, rebuilt in memory only when the database holds a different one."""
-    url = db_url or get_settings().db_url
+    url = db_url
     state = read_index_state(url)
     if state is None:
         raise IndexNotBuilt("the knowledge base has not been indexed yet: run `lantern kb index`")
@@ -235,11 +234,11 @@ def load_live_index(db_url: Optional[str] = None) -> PassageIndex:
 
 
 def search_passages(
+    db_url: str,
     query: str,
     k: int = 3,
     intent: IntentLevel = IntentLevel.NONE,
     exclude: Iterable[str] = (),
-    db_url: Optional[str] = None,
 ) -> list[SearchResult]:
     """Search the live index the assistant serves from."""
     return load_live_index(db_url).search(query, k=k, intent=intent, exclude=exclude)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any, Optional
 
 import pytest
@@ -10,7 +11,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.knowledge.index_store import write_index
-from tests.conftest import DEFAULT_KB
+from bot.settings import Settings, load_settings
+from tests.conftest import DEFAULT_KB, PROJECT_HOME
+
+
+def with_db(db_url: str) -> Settings:
+    """The project's settings with the application database at `db_url`, for an action."""
+    return replace(load_settings(home=PROJECT_HOME), db_url=db_url)
 
 
 def make_tracker(
@@ -54,5 +61,5 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
 
 @pytest.fixture
 def indexed_db(sqlite_url: str) -> str:
-    write_index(DEFAULT_KB, sqlite_url)
+    write_index(sqlite_url, DEFAULT_KB)
     return sqlite_url

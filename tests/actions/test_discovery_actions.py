@@ -4,8 +4,8 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.discovery import ActionStartDiscovery, ValidateDiscoveryForm
-from bot.discovery import SKIPPED
-from tests.actions.conftest import make_tracker, responses, run_action
+from bot.conversation.discovery import SKIPPED
+from tests.actions.conftest import with_db, make_tracker, responses, run_action
 
 
 def test_start_discovery_keeps_the_visitors_words_and_resets_old_answers() -> None:
@@ -19,7 +19,7 @@ def test_start_discovery_keeps_the_visitors_words_and_resets_old_answers() -> No
 def validate(
     slot: str, text: str, intent: str, db_url: str = "sqlite://", confidence: float = 0.9
 ) -> tuple[dict, list]:
-    validator = ValidateDiscoveryForm(db_url=db_url)
+    validator = ValidateDiscoveryForm(settings=with_db(db_url))
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
         text, intent=intent, slots={"requested_slot": slot}, active_loop="discovery_form", confidence=confidence

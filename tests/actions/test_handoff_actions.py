@@ -6,16 +6,16 @@ from sqlalchemy import select
 from bot.actions.handoff import ActionAffirmOrDeny, ActionCreateLead, ValidateLeadForm
 from bot.actions.teach import ActionAnswerQuestion
 from bot.db import session_scope
-from bot.discovery import SKIPPED
+from bot.conversation.discovery import SKIPPED
 from bot.models import ArticleFeedback, Lead, OutboxNotification
 from bot.settings import load_settings
-from tests.actions.conftest import bot_said, make_tracker, responses, run_action
+from tests.actions.conftest import with_db, bot_said, make_tracker, responses, run_action
 from tests.conftest import PROJECT_HOME
 
 
 def test_clear_intent_gets_an_answer_and_the_offer_in_the_same_reply(indexed_db: str) -> None:
     tracker = make_tracker("how much do you charge for seo work?", intent="ask_pricing")
-    dispatcher, slots = run_action(ActionAnswerQuestion(db_url=indexed_db), tracker)
+    dispatcher, slots = run_action(ActionAnswerQuestion(settings=with_db(indexed_db)), tracker)
     said = responses(dispatcher)
     assert said[-1] == "utter_offer_handoff" and said.count("utter_offer_handoff") == 1
     assert slots["intent_level"] == "clear"
@@ -24,7 +24,7 @@ def test_clear_intent_gets_an_answer_and_the_offer_in_the_same_reply(indexed_db:
 
 def test_interest_gets_an_honest_answer_and_no_offer(indexed_db: str) -> None:
     tracker = make_tracker("do you do seo audits?", intent="ask_services")
-    dispatcher, _ = run_action(ActionAnswerQuestion(db_url=indexed_db), tracker)
+    dispatcher, _ = run_action(ActionAnswerQuestion(settings=with_db(indexed_db)), tracker)
     assert "utter_offer_handoff" not in responses(dispatcher)
     shown = [m for m in dispatcher.messages if m.get("response") == "utter_article"]
     assert shown and "/services/pricing" not in shown[0]["url"]
@@ -32,14 +32,14 @@ def test_interest_gets_an_honest_answer_and_no_offer(indexed_db: str) -> None:
 
 def test_educational_sales_words_and_payloads_get_no_offer(indexed_db: str) -> None:
     for text, intent in [("what's the price of ignoring slow pages?", "ask_pricing"), ("/request_demo", "request_demo")]:
-        dispatcher, slots = run_action(ActionAnswerQuestion(db_url=indexed_db), make_tracker(text, intent=intent, confidence=1.0))
+        dispatcher, slots = run_action(ActionAnswerQuestion(settings=with_db(indexed_db)), make_tracker(text, intent=intent, confidence=1.0))
         assert "utter_offer_handoff" not in responses(dispatcher)
         assert "intent_level" not in slots
 
 
 def test_no_offer_once_the_visitor_is_already_a_lead(indexed_db: str) -> None:
     tracker = make_tracker("can i get a quote", intent="ask_pricing", slots={"lead_id": "3"})
-    dispatcher, _ = run_action(ActionAnswerQuestion(db_url=indexed_db), tracker)
+    dispatcher, _ = run_action(ActionAnswerQuestion(settings=with_db(indexed_db)), tracker)
     assert "utter_offer_handoff" not in responses(dispatcher)
     assert "utter_already_a_lead" in responses(dispatcher)
 
@@ -55,7 +55,7 @@ def test_yes_to_the_offer_starts_the_form_and_no_is_respected() -> None:
 def test_yes_to_did_that_help_is_feedback_not_a_handoff(indexed_db: str) -> None:
     tracker = make_tracker("yes", "affirm", slots={"current_article": "too-few-reviews"},
                            events=[bot_said("utter_ask_feedback")])
-    dispatcher, slots = run_action(ActionAffirmOrDeny(db_url=indexed_db), tracker)
+    dispatcher, slots = run_action(ActionAffirmOrDeny(settings=with_db(indexed_db)), tracker)
     assert slots["handoff_accepted"] is False
     assert responses(dispatcher) == ["utter_thanks_for_feedback"]
     with session_scope(indexed_db) as session:
@@ -127,7 +127,7 @@ def test_the_lead_carries_the_brief_and_its_notification(indexed_db: str) -> Non
                  "LANTERN_BUSINESS_HOURS": "Mon-Sun 00:00-23:59", "LANTERN_TIMEZONE": "UTC"},
         home=PROJECT_HOME,
     )
-    dispatcher, slots = run_action(ActionCreateLead(settings), make_tracker("yes", "affirm", LEAD_SLOTS, sender_id="lead-1"))
+    dispatcher, slots = run_action(ActionCreateLead(settings=settings), make_tracker("yes", "affirm", LEAD_SLOTS, sender_id="lead-1"))
     assert responses(dispatcher) == ["utter_lead_created"]
     assert "The team is in now" in dispatcher.messages[0]["expectation"]
     with session_scope(indexed_db) as session:
@@ -147,7 +147,7 @@ def test_the_lead_carries_the_brief_and_its_notification(indexed_db: str) -> Non
 def test_a_cancelled_form_creates_nothing(indexed_db: str) -> None:
     settings = load_settings(environ={"LANTERN_DB_URL": indexed_db}, home=PROJECT_HOME)
     slots = {**LEAD_SLOTS, "lead_cancelled": True, "lead_consent": SKIPPED}
-    dispatcher, _ = run_action(ActionCreateLead(settings), make_tracker("cancel", "deny", slots))
+    dispatcher, _ = run_action(ActionCreateLead(settings=settings), make_tracker("cancel", "deny", slots))
     assert responses(dispatcher) == ["utter_handoff_cancelled"]
     with session_scope(indexed_db) as session:
         assert session.execute(select(Lead)).scalars().all() == []

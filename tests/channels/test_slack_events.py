@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import yaml
 
-from bot.db import dispose_engines, upgrade_schema
-from bot.inbound import BadRequest
-from bot.slack_events import (
+from bot.channels.inbound import BadRequest
+from bot.channels.slack_events import (
     Challenge,
     Ignored,
     SlackMessage,
     button_message,
     read_event,
     read_interaction,
-    record_event_once,
     to_mrkdwn,
     to_plain_text,
 )
@@ -235,49 +232,6 @@ def test_slacks_length_limits_are_respected() -> None:
     assert len(section["text"]["text"]) == 3000
     assert len(actions["elements"][0]["text"]["text"]) == 75
     assert len(actions["elements"][0]["value"]) == 2000
-
-
-# Receipts
-
-
-def test_the_first_receipt_of_an_event_wins(sqlite_url: str) -> None:
-    assert record_event_once(sqlite_url, "Ev1") is True
-    assert record_event_once(sqlite_url, "Ev1") is False
-    assert record_event_once(sqlite_url, "Ev2") is True
-
-
-def test_receipts_survive_a_restart(sqlite_url: str) -> None:
-    assert record_event_once(sqlite_url, "Ev1") is True
-    dispose_engines()  # what a new server process starts with: no connections, no memory
-    assert record_event_once(sqlite_url, "Ev1") is False
-
-
-def _race(url: str, event_id: str, racers: int = 8) -> list[bool]:
-    """`racers` threads recording the same event at once, as Slack retries on replicas would."""
-    start = threading.Barrier(racers)
-    results: list[bool] = []
-
-    def racer() -> None:
-        start.wait()
-        results.append(record_event_once(url, event_id))
-
-    threads = [threading.Thread(target=racer) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def test_exactly_one_of_concurrent_receipts_wins_on_sqlite(sqlite_url: str) -> None:
-    assert sorted(_race(sqlite_url, "Ev-race")) == [False] * 7 + [True]
-
-
-@pytest.mark.postgres
-def test_exactly_one_of_concurrent_receipts_wins_on_postgresql(postgres_url: str) -> None:
-    upgrade_schema(postgres_url)
-    assert sorted(_race(postgres_url, "Ev-race")) == [False] * 7 + [True]
-    assert record_event_once(postgres_url, "Ev-other") is True
 
 
 # The Slack app manifest

@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from bot.training import train_if_changed
+from bot.rasa_integration.training import train_if_changed
 from bot.evaluation.stack import Stack, running_stack
 
 pytestmark = pytest.mark.slow

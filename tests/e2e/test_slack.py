@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from bot.evaluation.stack import Stack, running_stack
-from bot.training import train_if_changed
+from bot.rasa_integration.training import train_if_changed
 from tests.e2e.fake_slack import FakeSlack, running_fake_slack
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,9 @@ from typing import Iterator
 import pytest
 import requests
 
-from bot.demo_site import make_demo_server
+from bot.channels.demo_site import make_demo_server
 from bot.evaluation.stack import PROJECT_HOME, Stack, free_port, running_stack
-from bot.training import train_if_changed
+from bot.rasa_integration.training import train_if_changed
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.loopback import serving
 

@@ -10,7 +10,7 @@ import websockets
 from websockets.exceptions import InvalidStatusCode
 
 from bot.evaluation.stack import Stack, free_port, running_stack
-from bot.training import train_if_changed
+from bot.rasa_integration.training import train_if_changed
 from tests.e2e.widget_client import WidgetClient, bot_text
 
 pytestmark = pytest.mark.slow

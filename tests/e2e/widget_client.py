@@ -1,4 +1,4 @@
-"""A minimal widget client for tests: speaks bot/widget_protocol.py over a real WebSocket."""
+"""A minimal widget client for tests: speaks bot/channels/widget_protocol.py over a real WebSocket."""
 
 from __future__ import annotations
 

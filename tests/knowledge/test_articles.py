@@ -113,6 +113,12 @@ def test_broken_topics_file_is_reported(tmp_path: Path) -> None:
     assert any("topics.yml" in m and "invalid YAML" in m for m in messages(root))
 
 
+def test_a_topic_without_a_title_is_reported_at_its_line(tmp_path: Path) -> None:
+    topics = "company: Test\ntopics:\n  - id: alpha\n    title: Alpha\n  - id: beta\n    description: no title\n"
+    root = make_kb(tmp_path, {"a.md": article("a")}, topics=topics)
+    assert "topics.yml:5: topic #2 needs an `id` and a `title`" in messages(root)
+
+
 def test_missing_folder_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     assert "does not exist" in messages(tmp_path / "nope")[0]
 

@@ -53,7 +53,7 @@ def test_each_graph_is_cached_by_the_weights_digest(
 
 def test_int8_and_float32_vectors_are_filed_apart(encoder: SentenceEncoder, float_encoder: SentenceEncoder) -> None:
     assert encoder.vector_key("spam") != float_encoder.vector_key("spam")
-    # What the NLU model's training fingerprint names (bot/training.py): the int8 encoder.
+    # What the NLU model's training fingerprint names (bot/rasa_integration/training.py): the int8 encoder.
     assert encoder.encoder_id == encoder_id(encoder.model_digest) == served_encoder_id()
 
 

@@ -26,14 +26,14 @@ def copy_kb(source: Path, target: Path) -> Path:
 
 
 def roundtrip(url: str) -> None:
-    report = write_index(DEFAULT_KB, url)
+    report = write_index(url, DEFAULT_KB)
     assert report.changed and report.generation == 1
     with session_scope(url) as session:
         assert session.scalar(select(func.count()).select_from(KbArticle)) == report.article_count
         assert session.scalar(select(func.count()).select_from(KbPassage)) == report.passage_count
-    results = search_passages("our newsletter ends up in spam", db_url=url)
+    results = search_passages(url, "our newsletter ends up in spam")
     assert results and results[0].id == "emails-going-to-spam"
-    again = write_index(DEFAULT_KB, url)
+    again = write_index(url, DEFAULT_KB)
     assert not again.changed and again.generation == 1
 
 
@@ -58,20 +58,20 @@ def test_a_broken_article_is_refused_and_the_last_good_index_keeps_serving(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     kb = copy_kb(COOKWARE_KB, tmp_path / "kb")
-    write_index(kb, sqlite_url)
+    write_index(sqlite_url, kb)
     before = read_index_state(sqlite_url)
     (kb / "articles" / "broken.md").write_text("---\nid: broken\ntitle: [oops\n---\n## A\ntext\n")
     with pytest.raises(KnowledgeBaseInvalid) as refused:
-        write_index(kb, sqlite_url)
+        write_index(sqlite_url, kb)
     assert any("broken.md" in str(p.path) for p in refused.value.problems)
     assert read_index_state(sqlite_url).checksum == before.checksum
-    assert search_passages("rust spots on my cast iron skillet", db_url=sqlite_url)[0].id == "rusty-cast-iron-skillet"
+    assert search_passages(sqlite_url, "rust spots on my cast iron skillet")[0].id == "rusty-cast-iron-skillet"
 
 
 def test_reindexing_after_an_edit_changes_answers_without_a_restart(sqlite_url: str, tmp_path: Path) -> None:
     kb = copy_kb(COOKWARE_KB, tmp_path / "kb")
-    write_index(kb, sqlite_url)
-    assert search_passages("my copper kettle has gone green and blotchy", db_url=sqlite_url) == []
+    write_index(sqlite_url, kb)
+    assert search_passages(sqlite_url, "my copper kettle has gone green and blotchy") == []
     (kb / "articles" / "tarnished-copper-kettle.md").write_text(
         "---\nid: tarnished-copper-kettle\ntitle: Why a copper kettle turns green\n"
         "url: https://emberandiron.example/guides/tarnished-copper-kettle\ntopics: [cast-iron-care]\n"
@@ -79,19 +79,19 @@ def test_reindexing_after_an_edit_changes_answers_without_a_restart(sqlite_url: 
         "why_it_matters: Tarnish spreads if left.\n---\n"
         "## Green blotches on a copper kettle\nCopper reacts with air and water, so a kettle goes green and blotchy.\n"
     )
-    report = write_index(kb, sqlite_url)
+    report = write_index(sqlite_url, kb)
     assert report.changed and report.generation == 2
-    results = search_passages("my copper kettle has gone green and blotchy", db_url=sqlite_url)
+    results = search_passages(sqlite_url, "my copper kettle has gone green and blotchy")
     assert results and results[0].id == "tarnished-copper-kettle"
 
 
 def test_reindexing_stores_the_vectors_of_exactly_the_current_texts(sqlite_url: str, tmp_path: Path) -> None:
     kb = copy_kb(COOKWARE_KB, tmp_path / "kb")
-    write_index(kb, sqlite_url)
+    write_index(sqlite_url, kb)
     article = kb / "articles" / "rusty-cast-iron-skillet.md"
     before = [IndexedArticle.from_article(a) for a in load_knowledge_base(kb).articles]
     article.write_text(article.read_text(encoding="utf-8").replace("## Keeping rust away", "## Keeping rust at bay"))
-    write_index(kb, sqlite_url)
+    write_index(sqlite_url, kb)
 
     encoder = shared_encoder()
     articles = [IndexedArticle.from_article(a) for a in load_knowledge_base(kb).articles]

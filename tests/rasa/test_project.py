@@ -9,7 +9,7 @@ import pytest
 
 from bot.actions.discovery import DISCOVERY_SLOTS
 from bot.actions.handoff import LEAD_SLOTS
-from bot.training import train_if_changed
+from bot.rasa_integration.training import train_if_changed
 from tests.conftest import PROJECT_HOME
 
 pytestmark = pytest.mark.slow

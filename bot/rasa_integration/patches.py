@@ -1,4 +1,4 @@
-"""Measured speed-ups for Rasa 3.6, applied when the Rasa server loads Lantern's channel.
+"""Measured speed-ups for Rasa 3.6.21, applied by `bot.rasa_integration.apply()` (named there).
 
 1. `RemoteAction._validate_action_result` calls `jsonschema.validate()` on every response
    from the action server, and `validate()` first checks the (constant) schema against the
@@ -25,7 +25,7 @@
    every message: about 9 % of the Rasa server's CPU. Stored in column-major order, the
    transpose is already in the layout scipy wants, so nothing is copied; every number and
    every result is the same.
-6. `DaskGraphRunner` plans each graph run from scratch; `bot.graph_runner.PlannedGraphRunner`
+6. `DaskGraphRunner` plans each graph run from scratch; `bot.rasa_integration.graph_runner.PlannedGraphRunner`
    plans once per set of targets and runs the same nodes.
 7. To build the classifier's input row, Rasa combines every sparse feature of the message
    (the per-token matrices too, which the classifier never reads), deep-copying each, and
@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Callable, Dict, List, Optional, Text, Type
 
 import aiohttp
 import numpy as np
@@ -55,7 +55,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.graph_runner import PlannedGraphRunner
+from bot.rasa_integration.graph_runner import PlannedGraphRunner
 
 _event_classes: Dict[Text, Type[Event]] = {}
 _original_resolve_by_type = Event.resolve_by_type
@@ -189,10 +189,36 @@ def _classifier_input(self: LogisticRegressionClassifier, messages: List[Message
     return scipy.sparse.vstack(rows, format="csr")
 
 
-def apply() -> None:
+def _apply_action_result_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+
+def _apply_event_lookup() -> None:
     Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]
+
+
+def _apply_kept_sessions() -> None:
     EndpointConfig.session = _kept_session  # type: ignore[method-assign]
+
+
+def _apply_classifier_layout() -> None:
     LogisticRegressionClassifier.load = classmethod(_load_classifier)  # type: ignore[method-assign,assignment]
+
+
+def _apply_classifier_input() -> None:
     LogisticRegressionClassifier._create_X = _classifier_input  # type: ignore[method-assign]
+
+
+def _apply_graph_plan() -> None:
     rasa.core.processor.DaskGraphRunner = PlannedGraphRunner  # type: ignore[misc]
+
+
+# By the names `LANTERN_RASA_PATCHES` uses (bot/rasa_integration/__init__.py lists them).
+APPLY: Dict[Text, Callable[[], None]] = {
+    "action_result_validation": _apply_action_result_validation,  # 1 and 4 above
+    "event_lookup": _apply_event_lookup,  # 2
+    "kept_sessions": _apply_kept_sessions,  # 3
+    "classifier_layout": _apply_classifier_layout,  # 5
+    "graph_plan": _apply_graph_plan,  # 6
+    "classifier_input": _apply_classifier_input,  # 7
+}

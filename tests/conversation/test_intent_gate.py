@@ -1,6 +1,6 @@
 import pytest
 
-from bot.intent_gate import assess_buying_intent
+from bot.conversation.intent_gate import assess_buying_intent
 from bot.knowledge.search import IntentLevel
 
 CLEAR = [

@@ -12,7 +12,7 @@ import time
 import requests
 
 from bot.settings import Settings
-from bot.training import model_path
+from bot.rasa_integration.training import model_path
 
 
 def rasa_server_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
@@ -24,7 +24,8 @@ def rasa_server_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     if not settings.api_token:
         raise SystemExit("LANTERN_API_TOKEN is not set: run `lantern init-env` (make run does)")
     argv = [
-        sys.executable, "-m", "rasa", "run",
+        # Rasa's own `rasa run`, with the patches applied first (bot/rasa_integration/__main__.py).
+        sys.executable, "-m", "bot.rasa_integration", "rasa", "run",
         "--model", str(model),
         "--endpoints", str(home / "endpoints.yml"),
         "--credentials", str(home / "credentials.yml"),
@@ -45,7 +46,7 @@ def rasa_server_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
 
 def action_server_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     argv = [
-        sys.executable, "-m", "rasa_sdk",
+        sys.executable, "-m", "bot.rasa_integration", "actions",
         "--actions", "bot.actions",
         "--port", str(settings.action_port),
     ]

@@ -5,7 +5,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from bot.demo_site import make_demo_server
+from bot.channels.demo_site import make_demo_server
 from bot.evaluation.stack import free_port
 from bot.settings import Settings
 from tests.loopback import serving

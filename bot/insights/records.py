@@ -1,4 +1,4 @@
-"""What visitors teach the marketing team: questions nobody answered, articles that helped or not."""
+"""Content gaps and article feedback: stored by the actions, read by `lantern` and the lead brief."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from bot.models import ArticleFeedback, ContentGap
 MAX_STORED_CHARS = 4000
 
 
-def record_content_gap(
-    conversation_id: str, question: str, closest_topic: Optional[str] = None, db_url: Optional[str] = None
-) -> None:
+def record_content_gap(db_url: str, conversation_id: str, question: str, closest_topic: Optional[str] = None) -> None:
     with session_scope(db_url) as session:
         session.add(
             ContentGap(
@@ -28,11 +26,7 @@ def record_content_gap(
 
 
 def record_article_feedback(
-    conversation_id: str,
-    article_id: str,
-    helpful: bool,
-    comment: Optional[str] = None,
-    db_url: Optional[str] = None,
+    db_url: str, conversation_id: str, article_id: str, helpful: bool, comment: Optional[str] = None
 ) -> None:
     with session_scope(db_url) as session:
         session.add(
@@ -46,13 +40,13 @@ def record_article_feedback(
         )
 
 
-def recent_content_gaps(limit: int = 50, db_url: Optional[str] = None) -> list[ContentGap]:
+def recent_content_gaps(db_url: str, limit: int = 50) -> list[ContentGap]:
     with session_scope(db_url) as session:
         query = select(ContentGap).order_by(ContentGap.created_at.desc(), ContentGap.id.desc()).limit(limit)
         return list(session.execute(query).scalars())
 
 
-def feedback_by_article(db_url: Optional[str] = None) -> list[tuple[str, int, int]]:
+def feedback_by_article(db_url: str) -> list[tuple[str, int, int]]:
     """(article id, times it helped, times it didn't), most shown first."""
     with session_scope(db_url) as session:
         rows = session.execute(
@@ -63,3 +57,14 @@ def feedback_by_article(db_url: Optional[str] = None) -> list[tuple[str, int, in
     for article_id, was_helpful, count in rows:
         totals.setdefault(article_id, [0, 0])[0 if was_helpful else 1] += count
     return sorted(((a, h, n) for a, (h, n) in totals.items()), key=lambda r: -(r[1] + r[2]))
+
+
+def feedback_in_conversation(db_url: str, conversation_id: str) -> dict[str, bool]:
+    """Whether each article shown in the conversation helped, by article id (the latest answer wins)."""
+    with session_scope(db_url) as session:
+        rows = session.execute(
+            select(ArticleFeedback.article_id, ArticleFeedback.helpful)
+            .where(ArticleFeedback.conversation_id == conversation_id)
+            .order_by(ArticleFeedback.id)
+        ).all()
+    return {article_id: was_helpful for article_id, was_helpful in rows}

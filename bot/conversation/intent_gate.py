@@ -1,6 +1,6 @@
 """How clearly a visitor wants to buy: `none`, `interest` or `clear`, with the words that decided it.
 
-Only `clear` may lead to a handoff offer (DESIGN.md principle 4). The NLU intent is a hint,
+Only `clear` may lead to a handoff offer (docs/handoff.md). The NLU intent is a hint,
 never enough on its own: the visitor's own words must carry a buying signal that is not
 negated, hypothetical or a question about what a sales word means. A typed `/intent{...}`
 payload carries no words, so it is never buying intent.

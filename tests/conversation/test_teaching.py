@@ -1,6 +1,6 @@
 import pytest
 
-from bot import teaching
+from bot.conversation import teaching
 from bot.knowledge.articles import load_knowledge_base
 from bot.knowledge.search import IntentLevel, PassageIndex
 from tests.conftest import DEFAULT_KB

@@ -1,7 +1,8 @@
 """Slack's side of a conversation, without Rasa.
 
 What a request from Slack asks of Lantern (an event, a button click, a URL check), how
-Lantern's replies look in Slack, and the receipts that make Slack's retries harmless.
+Lantern's replies look in Slack. The receipts that make Slack's retries harmless are
+stored by `bot.db.record_slack_event_once`.
 `bot/channels/slack.py` is the thin Rasa adapter around this module; the signature
 check stays there because Rasa's own check is reused.
 """
@@ -11,15 +12,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Optional, Union
 from urllib.parse import parse_qs
 
-from sqlalchemy.exc import IntegrityError
-
-from bot.db import session_scope
-from bot.inbound import BadRequest
-from bot.models import SlackEventReceipt
+from bot.channels.inbound import BadRequest
 
 # The issue's limit (and Rasa's): more than five choices read badly in a chat.
 MAX_BUTTONS = 5
@@ -183,20 +179,6 @@ def button_message(text: str, buttons: list[dict[str, Any]]) -> dict[str, Any]:
         blocks.append({"type": "actions", "elements": elements})
     # `text` is what notifications and screen readers show; blocks are what the chat shows.
     return {"text": body, "blocks": blocks}
-
-
-def record_event_once(db_url: str, event_id: str, now: Optional[datetime] = None) -> bool:
-    """Record that the event `event_id` arrived; True only for the first receipt.
-
-    The database's unique key decides, so this holds across retries, restarts and
-    several server replicas at once.
-    """
-    try:
-        with session_scope(db_url) as session:
-            session.add(SlackEventReceipt(event_id=event_id, received_at=now or datetime.now(timezone.utc)))
-    except IntegrityError:
-        return False
-    return True
 
 
 def _read_user_event(event: dict[str, Any], event_id: str, bot_user_ids: frozenset[str]) -> SlackRequest:

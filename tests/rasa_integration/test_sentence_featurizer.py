@@ -8,7 +8,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.sentence_featurizer import SentenceEmbeddingFeaturizer
+from bot.rasa_integration.sentence_featurizer import SentenceEmbeddingFeaturizer
 
 
 def featurizer(**config) -> SentenceEmbeddingFeaturizer:
@@ -47,7 +47,7 @@ def test_a_bad_scale_is_refused(scale) -> None:
 
 
 def test_a_message_embedded_ahead_is_not_encoded_again_and_gets_the_same_vector(monkeypatch) -> None:
-    from bot import sentence_featurizer
+    from bot.rasa_integration import sentence_featurizer
     from bot.knowledge.embeddings import shared_encoder
 
     text = "our newsletter lands in spam since we moved provider"
@@ -68,7 +68,7 @@ def test_a_message_embedded_ahead_is_not_encoded_again_and_gets_the_same_vector(
 
 
 def test_commands_are_not_embedded_ahead_and_what_waits_is_bounded(monkeypatch) -> None:
-    from bot import sentence_featurizer
+    from bot.rasa_integration import sentence_featurizer
 
     monkeypatch.setattr(sentence_featurizer, "READY_LIMIT", 3)
     monkeypatch.setattr(sentence_featurizer, "_ready", sentence_featurizer.OrderedDict())
@@ -82,7 +82,7 @@ def test_commands_are_not_embedded_ahead_and_what_waits_is_bounded(monkeypatch) 
 
 
 def test_a_text_two_visitors_send_at_once_is_embedded_once_and_serves_both(monkeypatch) -> None:
-    from bot import sentence_featurizer
+    from bot.rasa_integration import sentence_featurizer
     from bot.knowledge.embeddings import shared_encoder
 
     monkeypatch.setattr(sentence_featurizer, "_ready", sentence_featurizer.OrderedDict())
@@ -105,7 +105,7 @@ def test_a_text_two_visitors_send_at_once_is_embedded_once_and_serves_both(monke
 def test_a_channel_handler_embeds_first_then_hands_rasa_the_same_message(monkeypatch) -> None:
     from rasa.core.channels.channel import UserMessage
 
-    from bot import sentence_featurizer
+    from bot.rasa_integration import sentence_featurizer
 
     monkeypatch.setattr(sentence_featurizer, "_ready", sentence_featurizer.OrderedDict())
     handled: list[tuple[UserMessage, bool]] = []
@@ -122,7 +122,7 @@ def test_a_channel_handler_embeds_first_then_hands_rasa_the_same_message(monkeyp
 def test_a_failure_to_embed_ahead_does_not_stop_the_message(monkeypatch, caplog) -> None:
     from rasa.core.channels.channel import UserMessage
 
-    from bot import sentence_featurizer
+    from bot.rasa_integration import sentence_featurizer
 
     def broken(text: str) -> None:
         raise RuntimeError("encoder missing")

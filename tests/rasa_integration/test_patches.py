@@ -7,17 +7,21 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import EndpointConfig
 
-import bot.channels.rest  # noqa: F401 - importing the channel applies the patch
-from bot import rasa_patches
+from bot.rasa_integration import apply, patches
 from tests.loopback import serving
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _applied(project_settings) -> None:
+    apply(project_settings)  # what the Rasa server does as it starts
 
 
 def action() -> RemoteAction:
     return RemoteAction("action_x", EndpointConfig("http://127.0.0.1:1/webhook"))
 
 
-def test_the_patch_is_applied_by_the_channel_module() -> None:
-    assert RemoteAction._validate_action_result is rasa_patches._validate_action_result
+def test_the_patch_is_applied_by_apply() -> None:
+    assert RemoteAction._validate_action_result is patches._validate_action_result
 
 
 def test_valid_action_results_pass() -> None:
@@ -33,9 +37,9 @@ def test_event_lookup_is_patched_and_agrees_with_rasa_for_every_event_type() -> 
     from rasa.shared.core.events import Event
     from rasa.shared.utils.common import all_subclasses
 
-    assert Event.resolve_by_type is rasa_patches._resolve_event_type
+    assert Event.resolve_by_type is patches._resolve_event_type
     for cls in all_subclasses(Event):
-        assert Event.resolve_by_type(cls.type_name) is rasa_patches._original_resolve_by_type(cls.type_name)
+        assert Event.resolve_by_type(cls.type_name) is patches._original_resolve_by_type(cls.type_name)
 
 
 def test_event_lookup_keeps_rasas_answers_for_unknown_names() -> None:
@@ -83,7 +87,7 @@ def test_action_server_calls_reuse_one_connection() -> None:
         results = [await endpoint.request(json={"next_action": "action_x"}) for _ in range(3)]
         async with endpoint.session() as session:
             assert session.headers["X-Test"] == "1" and session.timeout.total == 300
-        await rasa_patches.close_kept_sessions()
+        await patches.close_kept_sessions()
         return results
 
     with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
@@ -98,7 +102,7 @@ def test_action_results_are_judged_as_rasas_full_schema_judges_them() -> None:
 
     spec = RemoteAction.action_response_format_spec()
     full = validator_for(spec)(spec)
-    fast = rasa_patches.ActionResultValidator(spec)
+    fast = patches.ActionResultValidator(spec)
     results = [
         {"events": [{"event": "slot", "name": "problem", "value": "x", "timestamp": None},
                     {"event": "active_loop", "name": "discovery_form"}, {"event": "bot", "text": "hi", "data": {}},
@@ -142,8 +146,8 @@ def features_message(dense: bool = True) -> Message:
 @pytest.mark.parametrize("dense", [True, False])
 def test_the_classifier_gets_the_matrix_rasa_builds(dense: bool) -> None:
     messages = [features_message(dense), features_message(dense)]
-    expected = rasa_patches._original_classifier_input(None, messages)
-    found = rasa_patches._classifier_input(None, messages)
+    expected = patches._original_classifier_input(None, messages)
+    found = patches._classifier_input(None, messages)
     assert found.format == "csr" and found.shape == expected.shape and found.dtype == expected.dtype
     np.testing.assert_array_equal(found.toarray(), expected.toarray())
 
@@ -170,7 +174,7 @@ def test_the_trained_model_parses_and_predicts_as_with_rasas_own_code(project_se
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.training import train_if_changed
+    from bot.rasa_integration.training import train_if_changed
 
     model = str(train_if_changed(project_settings))
     texts = ["hi", "our newsletter keeps landing in spam", "visits fell by half in march", "skip",
@@ -190,10 +194,10 @@ def test_the_trained_model_parses_and_predicts_as_with_rasas_own_code(project_se
 
     with monkeypatch.context() as rasas_own:
         rasas_own.setattr(rasa.core.processor, "DaskGraphRunner", DaskGraphRunner)
-        rasas_own.setattr(LogisticRegressionClassifier, "_create_X", rasa_patches._original_classifier_input)
-        rasas_own.setattr(LogisticRegressionClassifier, "load", rasa_patches._original_classifier_load)
+        rasas_own.setattr(LogisticRegressionClassifier, "_create_X", patches._original_classifier_input)
+        rasas_own.setattr(LogisticRegressionClassifier, "load", patches._original_classifier_load)
         expected = asyncio.run(behaviour())
-    assert rasa.core.processor.DaskGraphRunner is rasa_patches.PlannedGraphRunner
+    assert rasa.core.processor.DaskGraphRunner is patches.PlannedGraphRunner
     assert asyncio.run(behaviour()) == expected
 
 
@@ -201,7 +205,7 @@ def test_a_schema_without_named_event_alternatives_is_checked_in_full() -> None:
     spec = RemoteAction.action_response_format_spec()
     changed = {**spec, "properties": {**spec["properties"], "events": {
         "type": "array", "items": {"type": "object", "oneOf": [{"required": ["event"]}, {"required": ["name"]}]}}}}
-    validator = rasa_patches.ActionResultValidator(changed)
+    validator = patches.ActionResultValidator(changed)
     assert validator.by_event == {}
     assert validator.first_error({"events": [{"event": "slot"}]}) is None
     assert "valid under each of" in validator.first_error({"events": [{"event": "slot", "name": "x"}]}).message

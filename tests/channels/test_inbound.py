@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bot.inbound import BadRequest, check_message, clean_text, parse_rest_body
+from bot.channels.inbound import BadRequest, check_message, clean_text, parse_rest_body
 
 
 def test_normal_text_passes_through_cleaned() -> None:

@@ -8,7 +8,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, Sch
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 
-from bot.graph_runner import PlannedGraphRunner
+from bot.rasa_integration.graph_runner import PlannedGraphRunner
 
 CALLS: List[str] = []
 

@@ -1,4 +1,4 @@
-from bot.discovery import SKIPPED, DiscoverySummary, given, looks_like_question, reflect, restate, search_queries
+from bot.conversation.discovery import SKIPPED, DiscoverySummary, given, looks_like_question, reflect, restate, search_queries
 
 
 def test_first_person_is_reflected_in_the_visitors_own_words() -> None:

@@ -11,10 +11,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot import rasa_stores
-from bot.rasa_stores import LanternTrackerStore
+from bot.rasa_integration import tracker_store
+from bot.rasa_integration.tracker_store import LanternTrackerStore
 
-PROJECT_HOME = Path(__file__).resolve().parents[1]
+PROJECT_HOME = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(PROJECT_HOME / "domain.yml"))
 
 
@@ -91,7 +91,7 @@ def test_postgres_rows_and_trackers_match_rasas_store(postgres_url: str, tmp_pat
 
 
 def test_listeners_hear_about_every_save_and_a_failing_one_loses_nothing(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(rasa_stores, "_save_listeners", [])
+    monkeypatch.setattr(tracker_store, "_save_listeners", [])
     heard: list[str] = []
 
     async def failing(sender_id: str) -> None:
@@ -100,9 +100,9 @@ def test_listeners_hear_about_every_save_and_a_failing_one_loses_nothing(tmp_pat
     async def recording(sender_id: str) -> None:
         heard.append(sender_id)
 
-    rasa_stores.on_tracker_saved(failing)
-    rasa_stores.on_tracker_saved(recording)
-    rasa_stores.on_tracker_saved(recording)  # registering twice changes nothing
+    tracker_store.on_tracker_saved(failing)
+    tracker_store.on_tracker_saved(recording)
+    tracker_store.on_tracker_saved(recording)  # registering twice changes nothing
     store = LanternTrackerStore(DOMAIN, url=f"sqlite:///{tmp_path / 'lantern.db'}")
     tracker = DialogueStateTracker.from_events("visitor-2", session_start() + turn("hi"), DOMAIN.slots)
     asyncio.run(store.save(tracker))
@@ -112,5 +112,7 @@ def test_listeners_hear_about_every_save_and_a_failing_one_loses_nothing(tmp_pat
 
 
 @pytest.fixture(autouse=True)
-def _patched_rasa():
-    import bot.channels.rest  # noqa: F401 - the Rasa server runs with Lantern's patches applied
+def _patched_rasa(project_settings):
+    from bot.rasa_integration import apply
+
+    apply(project_settings)  # the Rasa server runs with Lantern's patches applied

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bot.widget_protocol import (
+from bot.channels.widget_protocol import (
     ArticleCard,
     BadFrame,
     Button,
