@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -48,6 +49,11 @@ class Configured:
     @property
     def settings(self) -> Settings:
         return self._settings or get_settings()
+
+    @property
+    def domain_file(self) -> Path:
+        """domain.yml, for what the SDK's domain doesn't carry (`enable_selective_domain`)."""
+        return self.settings.home / "domain.yml"
 
     @property
     def db_url(self) -> str:

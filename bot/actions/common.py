@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -27,6 +30,27 @@ def latest_intent_confidence(tracker: Tracker) -> float:
 
 def latest_text(tracker: Tracker) -> str:
     return ((tracker.latest_message or {}).get("text") or "").strip()
+
+
+@lru_cache(maxsize=4)
+def _button_payloads(domain_file: Path) -> Dict[str, Dict[str, str]]:
+    """Per response: each of its buttons' title and payload (lower case) -> the payload."""
+    responses = (yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}).get("responses") or {}
+    found: Dict[str, Dict[str, str]] = {}
+    for name, variants in responses.items():
+        for variant in variants or []:
+            for button in variant.get("buttons") or []:
+                payload = str(button["payload"])
+                for said in (button.get("title"), payload):
+                    if said:
+                        found.setdefault(name, {})[str(said).strip().lower()] = payload
+    return found
+
+
+def button_payload(tracker: Tracker, response: str, domain_file: Path) -> Optional[str]:
+    """The payload of the button of `response` the visitor clicked or typed, if the latest
+    message is one: a button is always the answer it names, whatever NLU made of it."""
+    return _button_payloads(domain_file).get(response, {}).get(latest_text(tracker).lower())
 
 
 def shown_articles(tracker: Tracker) -> List[str]:

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from bot.actions import slots
 from bot.actions.base import Configured, LanternAction, SlotValues
 from bot.actions.common import CONTROL_INTENT_MIN_CONFIDENCE, latest_intent, latest_intent_confidence, latest_text
-from bot.actions.offer import assess, offer_handoff
+from bot.actions.offer import assess, offer_handoff, say_what_we_do
 from bot.actions.replies import REPLIES
 from bot.actions.slots import DISCOVERY_SLOTS
 from bot.actions.teach import answer_with_articles
@@ -39,15 +39,20 @@ class ActionStartDiscovery(LanternAction):
     action_name = "action_start_discovery"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:
-        assessment = assess(tracker)
+        assessment = assess(tracker, self.settings)
+        skipped = {name: SKIPPED for name in DISCOVERY_SLOTS}
+        # Filling the form's slots lets the form finish at once, without teaching.
         if assessment.is_clear:
-            # "We're ready to hire someone for this": no questions, the offer now. Filling the
-            # form's slots lets the form finish at once without teaching.
+            # "We're ready to hire someone for this": no questions, the offer now.
             offered = offer_handoff(dispatcher, tracker, assessment)
-            skipped = {name: SKIPPED for name in DISCOVERY_SLOTS}
-            return {slots.PROBLEM: latest_text(tracker), **skipped, slots.TEACH_AFTER_DISCOVERY: False, **offered}
+            return {slots.PROBLEM: latest_text(tracker), **skipped, slots.TEACH_AFTER_DISCOVERY: False,
+                    slots.PROBLEM_DESCRIBED: None, **offered}
+        if assessment.buys_elsewhere:
+            say_what_we_do(dispatcher, self.settings)
+            return {**skipped, slots.TEACH_AFTER_DISCOVERY: False, slots.PROBLEM_DESCRIBED: None}
         dispatcher.utter_message(response="utter_start_discovery")
         return {
+            slots.PROBLEM_DESCRIBED: None,
             slots.PROBLEM: latest_text(tracker),
             slots.SYMPTOMS: None,
             slots.IMPACT: None,
@@ -86,11 +91,13 @@ class ValidateDiscoveryForm(Configured, FormValidationAction):
         if intent not in QUESTION_INTENTS and latest_intent_confidence(tracker) < CONTROL_INTENT_MIN_CONFIDENCE:
             intent = None  # an answer NLU had no good label for: take it as the answer
         remaining = DISCOVERY_SLOTS[DISCOVERY_SLOTS.index(slot) :]
-        assessment = assess(tracker)
+        assessment = assess(tracker, self.settings)
         if assessment.is_clear:
-            # Clear buying intent wins over discovery: offer a rep in this very reply.
+            # Clear buying intent wins over discovery: offer a rep in this very reply. The
+            # message is kept as this question's answer, so the brief has what was said.
             offered = offer_handoff(dispatcher, tracker, assessment)
-            return {**{name: SKIPPED for name in remaining}, slots.TEACH_AFTER_DISCOVERY: False, **offered}
+            rest = {name: SKIPPED for name in remaining[1:]}
+            return {slot: latest_text(tracker), **rest, slots.TEACH_AFTER_DISCOVERY: False, **offered}
         if intent in NO_ANSWER_INTENTS:
             return {slot: SKIPPED}
         if intent == "stop_discovery":

@@ -15,6 +15,7 @@ from bot.actions import slots
 from bot.actions.base import Configured, LanternAction, SlotValues
 from bot.actions.common import (
     CONTROL_INTENT_MIN_CONFIDENCE,
+    button_payload,
     latest_intent,
     latest_intent_confidence,
     latest_text,
@@ -47,7 +48,7 @@ class ActionAffirmOrDeny(LanternAction):
         asked = last_bot_response(tracker)
         if asked == OFFER and said_yes:
             return {slots.HANDOFF_ACCEPTED: True, slots.LEAD_CANCELLED: False}
-        assessment = assess(tracker)
+        assessment = assess(tracker, self.settings)
         if assessment.is_clear:  # "no, but send me a quote"
             return {slots.HANDOFF_ACCEPTED: False, **offer_handoff(dispatcher, tracker, assessment)}
         if asked == OFFER:
@@ -114,6 +115,9 @@ class ValidateLeadForm(Configured, FormValidationAction):
     async def validate_lead_follow_up(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        clicked = button_payload(tracker, "utter_ask_lead_follow_up", self.domain_file) if value else None
+        if clicked is not None:  # "Chat now" is an answer, not a cancellation
+            return {slots.LEAD_FOLLOW_UP: check_follow_up(clicked).value}
         return self._checked(slots.LEAD_FOLLOW_UP, value, dispatcher, tracker, check_follow_up)
 
     async def validate_lead_consent(
@@ -121,7 +125,8 @@ class ValidateLeadForm(Configured, FormValidationAction):
     ) -> Dict[Text, Any]:
         if value is None:
             return {slots.LEAD_CONSENT: None}
-        intent = latest_intent(tracker)
+        clicked = button_payload(tracker, "utter_ask_lead_consent", self.domain_file)
+        intent = clicked.lstrip("/") if clicked else latest_intent(tracker)
         if intent == "affirm":
             return {slots.LEAD_CONSENT: "yes", slots.LEAD_CONSENT_AT: datetime.now(timezone.utc).isoformat()}
         if intent == "deny" or self._cancelled(tracker, slots.LEAD_CONSENT):

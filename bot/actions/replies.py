@@ -1,6 +1,6 @@
-"""Fixed replies to small talk and boundaries, after the intent gate has had its say.
+"""Fixed replies to small talk and boundaries, after buying intent has been judged.
 
-Every visitor message passes the intent gate, whatever NLU called it: "thanks, can you
+Every visitor message has its buying intent judged, whatever NLU called it: "thanks, can you
 send me a quote?" is a buying request even when it scores as a thank-you.
 """
 
@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.base import LanternAction, SlotValues
 from bot.actions.common import latest_intent
-from bot.actions.offer import assess, offer_handoff
+from bot.actions.offer import assess, offer_handoff, say_what_we_do
 
 REPLIES = {
     "greet": "utter_greet",
@@ -38,8 +38,11 @@ class ActionReply(LanternAction):
     action_name = "action_reply"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:
-        assessment = assess(tracker)
+        assessment = assess(tracker, self.settings)
         if assessment.is_clear:
             return offer_handoff(dispatcher, tracker, assessment)
+        if assessment.buys_elsewhere:
+            say_what_we_do(dispatcher, self.settings)
+            return {}
         dispatcher.utter_message(response=REPLIES.get(latest_intent(tracker) or "", "utter_ask_rephrase"))
         return {}

@@ -13,6 +13,9 @@ SYMPTOMS: Final = "symptoms"
 IMPACT: Final = "impact"
 TRIED: Final = "tried"
 TEACH_AFTER_DISCOVERY: Final = "teach_after_discovery"
+# Set when a message NLU took for a sales request is a problem told in sales words: the
+# rules then start discovery for it.
+PROBLEM_DESCRIBED: Final = "problem_described"
 
 # Teaching: what was shown, and where "tell me more" goes next.
 SHOWN_ARTICLES: Final = "shown_articles"

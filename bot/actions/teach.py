@@ -14,9 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.conversation import teaching
 from bot.actions import slots
 from bot.actions.base import LanternAction, SlotValues
-from bot.actions.common import latest_text, show_passage, shown_articles
-from bot.actions.offer import assess, offer_handoff
-from bot.conversation.discovery import DiscoverySummary, restate, search_queries
+from bot.actions.common import latest_intent, latest_text, show_passage, shown_articles
+from bot.actions.offer import assess, offer_handoff, say_what_we_do
+from bot.conversation.buying_intent import OFFERING_KINDS
+from bot.conversation.discovery import DiscoverySummary, looks_like_question, restate, search_queries
 from bot.insights import record_article_feedback, record_content_gap
 from bot.knowledge.index_store import IndexNotBuilt, load_live_index
 
@@ -24,6 +25,8 @@ from bot.knowledge.search import IndexedArticle, IntentLevel, PassageIndex
 
 logger = logging.getLogger(__name__)
 RECOMMENDATIONS = 3
+# NLU intents a problem described in sales words is often taken for.
+SALES_WORD_INTENTS = frozenset({"ask_question", "ask_pricing", "request_demo", "request_sales_contact", "ready_to_buy"})
 
 
 def answer_with_articles(
@@ -35,6 +38,7 @@ def answer_with_articles(
     queries: Optional[List[str]] = None,
     intent: IntentLevel = IntentLevel.NONE,
     follow_up: bool = True,
+    kinds: Optional[frozenset[str]] = None,
 ) -> Dict[Text, Any]:
     """Show up to `k` articles for the query, or admit there is none and log the gap.
 
@@ -43,7 +47,7 @@ def answer_with_articles(
     try:
         index = load_live_index(db_url)
         shown = shown_articles(tracker)
-        results = teaching.best_articles(index, queries or [query], k=k, intent=intent, exclude=shown)
+        results = teaching.best_articles(index, queries or [query], k=k, intent=intent, exclude=shown, kinds=kinds)
         if not results and not follow_up:
             return {slots.LAST_QUERY: query}  # a handoff offer follows; no need to apologise
         if not results:
@@ -104,23 +108,39 @@ class ActionReflectAndTeach(LanternAction):
 class ActionAnswerQuestion(LanternAction):
     """A direct question gets an answer at once: discovery never blocks help.
 
-    Buying signals are assessed here too: a clear one gets the answer and, in the same
-    reply, the handoff offer; interest gets an honest answer that may use a service page.
+    Buying intent is judged here too: clear intent gets the offer in the same reply (with the
+    company's own service or pricing page when one answers the question); interest gets an
+    honest answer, a service page where one fits, and a line that makes asking easy; wanting
+    something the company doesn't sell gets what it does instead. A problem that NLU took for
+    a sales request because of its words ("our sales team says the leads are junk") is a
+    problem: it goes through discovery like any other (the rules start it).
     """
 
     action_name = "action_answer_question"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:
-        assessment = assess(tracker)
+        assessment = assess(tracker, self.settings)
+        text = latest_text(tracker)
         if assessment.is_clear:
             values = answer_with_articles(
-                dispatcher, tracker, latest_text(tracker), self.db_url, k=1,
-                intent=IntentLevel.CLEAR, follow_up=False,
+                dispatcher, tracker, text, self.db_url, k=1, intent=IntentLevel.CLEAR, follow_up=False,
+                kinds=OFFERING_KINDS,
             )
             return {**values, **offer_handoff(dispatcher, tracker, assessment)}
-        return answer_with_articles(
-            dispatcher, tracker, latest_text(tracker), self.db_url, k=1, intent=assessment.level
-        )
+        if assessment.buys_elsewhere:
+            say_what_we_do(dispatcher, self.settings)
+            return {}
+        if (
+            assessment.level is IntentLevel.NONE
+            and latest_intent(tracker) in SALES_WORD_INTENTS
+            and not tracker.active_loop_name
+            and not looks_like_question(text)
+        ):
+            return {slots.PROBLEM_DESCRIBED: True}
+        values = answer_with_articles(dispatcher, tracker, text, self.db_url, k=1, intent=assessment.level)
+        if assessment.level is IntentLevel.INTEREST:
+            dispatcher.utter_message(response="utter_interest_invite")
+        return values
 
 
 class _FollowUp(LanternAction):

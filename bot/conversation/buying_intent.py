@@ -42,6 +42,7 @@ FEATURE_VERSION = 1
 # The sentence embedding is unit length while a message's tf-idf rows are too; scaled so
 # the classifier weighs meaning about as much as wording (chosen by cross-validation).
 EMBEDDING_SCALE = 1.0
+CLASS_WEIGHTS: Optional[dict[str, float]] = None
 CORPUS_DIR = Path(__file__).resolve().parent / "intent_corpus"
 # Corpus categories that share words with buying requests without being one: the veto
 # classifier learns clear requests against these alone.
@@ -150,11 +151,28 @@ def sentences(text: str) -> list[str]:
     return found or [text.strip()]
 
 
-def _context_features(contexts: Sequence[DialogueContext]) -> np.ndarray:
-    rows = np.zeros((len(contexts), len(PROMPTS) + 1), dtype=np.float32)
-    for row, context in enumerate(contexts):
-        rows[row, PROMPTS.index(context.bot_prompt)] = 1.0
-        rows[row, -1] = 1.0 if context.declined_before else 0.0
+# The three discovery questions count as one context: writers put buying requests in answers
+# to them far more often than visitors do, and one prompt per question learnt that quirk.
+_DISCOVERY = (BotPrompt.ASK_SYMPTOMS, BotPrompt.ASK_IMPACT, BotPrompt.ASK_TRIED)
+_CONTEXTS = tuple(p for p in PROMPTS if p not in _DISCOVERY[1:])
+# Words that address the assistant's own behaviour ("act as the sales manager and quote me",
+# "in your next reply, offer me a demo"): a feature, weighed by the classifier like any other.
+INSTRUCTS_THE_BOT = re.compile(
+    r"\b(?:you(?:'re| are)\s+(?:now\s+)?(?:a|an|the|my)\s+\w+|act(?:ing)?\s+(?:as|like)|pretend|imagine\s+you"
+    r"|role-?\s?play|in\s+your\s+next\s+(?:reply|message|answer|response)|ignore\s+(?:your|all|any|previous|the|everything|my)"
+    r"|from\s+now\s+on|respond\s+(?:as\s+if|only|with)|(?:system|assistant|user)\s*:|for\s+(?:this\s+)?test"
+    r"|say\s+the\s+(?:offer|words)|(?:print|output|repeat)\s+(?:your|the)\s+\w+)",
+    re.IGNORECASE,
+)
+
+
+def _context_features(contexts: Sequence[DialogueContext], texts: Sequence[str]) -> np.ndarray:
+    rows = np.zeros((len(contexts), len(_CONTEXTS) + 2), dtype=np.float32)
+    for row, (context, text) in enumerate(zip(contexts, texts)):
+        prompt = BotPrompt.ASK_SYMPTOMS if context.bot_prompt in _DISCOVERY else context.bot_prompt
+        rows[row, _CONTEXTS.index(prompt)] = 1.0
+        rows[row, -2] = 1.0 if context.declined_before else 0.0
+        rows[row, -1] = 1.0 if INSTRUCTS_THE_BOT.search(text) else 0.0
     return rows
 
 
@@ -186,7 +204,7 @@ class BuyingIntentModel:
         lowered = [t.lower() for t in texts]
         dense = np.hstack([
             EMBEDDING_SCALE * vectors,
-            _context_features(contexts),
+            _context_features(contexts, texts),
             offerings.features(vectors),
         ]).astype(np.float32)
         return sparse.hstack(
@@ -252,7 +270,7 @@ def fit(
                                   max_features=60000).fit(lowered)
     x = BuyingIntentModel.design(word_ngrams, char_ngrams, [e.text for e in examples], vectors,
                                  [e.context for e in examples], offerings)
-    classifier = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
+    classifier = LogisticRegression(C=c, max_iter=3000, class_weight=CLASS_WEIGHTS, random_state=0)
     classifier.fit(x, [e.label for e in examples])
     hard = np.array([e.label == "clear" or e.category in HARD_NEGATIVES for e in examples])
     veto = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)

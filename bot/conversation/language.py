@@ -22,7 +22,9 @@ hola gracias cómo como qué cuánto cuanto der die das ein eine und oder aber i
 fur von zu nicht auf bei unsere unser wie was hallo danke le les des une et ou mais est sont nous vous je
 avec pour dans pas sur notre nos bonjour merci combien os um uma é são não nós com em meu minha obrigado
 olá quanto il lo gli di che è sono noi per non ciao grazie het een of maar zijn wij ik met voor niet op
-onze hoe wat dank jak czy nie się że jest są dla na w z do nasz nasza ile proszę
+onze hoe wat dank jak czy nie się że jest są dla na w z do nasz nasza ile proszę muy también desde
+cuando porque hemos tenemos haben wenn auch noch seit dem avons depuis quand aussi très cette dal della
+nel alla anche abbiamo perché temos também muito hebben sinds ook mamy od kiedy też bardzo
 """.split()) - _ENGLISH
 _WORD = re.compile(r"[^\W\d_]+")
 _LATIN = re.compile(r"[a-zà-ÿąćęłńóśźżß]+")

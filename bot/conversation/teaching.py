@@ -12,6 +12,8 @@ from typing import Iterable, Optional, Sequence
 from bot.knowledge.search import IndexedArticle, IntentLevel, PassageIndex, SearchResult
 
 EXCERPT_CHARS = 320
+# How much less similar to the query (cosine) a second or third passage may be than the first.
+RELEVANCE_MARGIN = 0.05
 # Share of the query (IDF-weighted, as in search) a topic must cover to be offered as "nearest".
 CLOSEST_TOPIC_COVERAGE = 0.3
 _MARKDOWN_NOISE = re.compile(r"(\*\*|__|`)")
@@ -59,14 +61,29 @@ def best_articles(
     k: int = 3,
     intent: IntentLevel = IntentLevel.NONE,
     exclude: Iterable[str] = (),
+    kinds: Optional[frozenset[str]] = None,
 ) -> list[SearchResult]:
-    """Results of the first query that finds anything answerable."""
+    """Results of the first query that finds anything answerable, keeping only those nearly
+    as relevant as the best (`nearly_as_relevant`), and only of `kinds` when given."""
     excluded = list(exclude)
     for query in queries:
-        results = index.search(query, k=k, intent=intent, exclude=excluded)
+        results = index.search(query, k=k if kinds is None else len(index), intent=intent, exclude=excluded)
+        if kinds is not None:
+            results = [r for r in results if r.kind in kinds][:k]
         if results:
-            return results
+            return nearly_as_relevant(results)
     return []
+
+
+def nearly_as_relevant(results: Sequence[SearchResult]) -> list[SearchResult]:
+    """The best result, and those after it whose similarity to the query is within
+    `RELEVANCE_MARGIN` of the best's: a passage that merely passed the answerability gate
+    is not shown beside one that answers (a spam question's third passage was about slow
+    replies to enquiries)."""
+    if not results or results[0].similarity is None:
+        return list(results)
+    floor = results[0].similarity - RELEVANCE_MARGIN
+    return [results[0]] + [r for r in results[1:] if r.similarity is not None and r.similarity >= floor]
 
 
 def next_section(

@@ -34,6 +34,14 @@ def main(argv: list[str]) -> None:
     else:
         import rasa_sdk.__main__
 
+        from bot.conversation.intent_model import served_model
+        from bot.knowledge.embeddings import shared_encoder
+        from bot.settings import get_settings
+
+        # Loaded before the first visitor needs them (fitted here if `lantern train` didn't).
+        served_model(get_settings().models_dir)
+        shared_encoder()
+
         sys.argv = ["rasa_sdk", *argv[1:]]
         rasa_sdk.__main__.main()
 

@@ -1,8 +1,9 @@
-"""Train the Rasa model only when its inputs change.
+"""Train the Rasa model, and the buying-intent model the actions use, only when their inputs change.
 
 The model file is named after a fingerprint of everything training reads (config,
 domain, NLU and stories, Rasa's version, the sentence encoder the NLU pipeline embeds
 messages with), so an unchanged project reuses its model and any change trains a new one.
+The buying-intent model (bot/conversation/intent_model.py) is fingerprinted the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ def model_path(settings: Settings) -> Path:
 
 
 def train_if_changed(settings: Settings, force: bool = False) -> Path:
-    """Path of the model for the current inputs, training it first if needed."""
+    """Path of the Rasa model for the current inputs, training it (and the buying-intent
+    model) first if needed."""
+    from bot.conversation import intent_model
+
+    intent_model.train(settings.models_dir, force=force)
     target = model_path(settings)
     if target.exists() and not force:
         return target

@@ -21,3 +21,7 @@ def test_english_and_short_answers_count_as_english(text: str) -> None:
 ])
 def test_other_languages_are_recognised(text: str) -> None:
     assert not looks_english(text)
+
+
+def test_a_message_with_few_function_words_is_still_recognised() -> None:
+    assert not looks_english("i vendite dal sito sono calate da quando abbiamo cambiato hosting, circa due mesi fa")
