@@ -43,7 +43,7 @@ def cmd_kb_index(args: argparse.Namespace, settings: Settings) -> int:
     kb_dir = _kb_dir(args, settings)
     upgrade_schema(settings.db_url)
 
-    def progress(articles):  # type: ignore[no-untyped-def]
+    def progress(articles):
         return tqdm(articles, desc="indexing", unit="article", disable=len(articles) < 200 or None)
 
     try:

@@ -21,8 +21,8 @@ from bot.actions.common import (
     shown_articles,
 )
 from bot.actions.feedback import ActionRecordHelpful
-from bot.actions.slots import LEAD_SLOTS
 from bot.actions.offer import FEEDBACK_QUESTION, OFFER, assess, last_bot_response, offer_handoff
+from bot.actions.slots import LEAD_SLOTS
 from bot.actions.teach import ActionNextBest
 from bot.conversation.discovery import SKIPPED, given
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief

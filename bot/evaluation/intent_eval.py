@@ -18,8 +18,8 @@ from typing import Optional, Sequence
 import yaml
 
 from bot.evaluation.stack import PROJECT_HOME, Stack, running_stack
-from bot.settings import load_settings
 from bot.rasa_integration.training import train_if_changed
+from bot.settings import load_settings
 
 CONVERSATIONS = PROJECT_HOME / "tests" / "eval" / "intent_conversations.yml"
 NO_INTENT = {"information", "interest", "negated", "off-domain"}

@@ -78,7 +78,8 @@ def create_lead(
                     next_attempt_at=now,
                 )
             )
-        return lead.id
+        lead_id: int = lead.id
+        return lead_id
 
 
 def list_leads(db_url: str, limit: int = 50) -> list[tuple[Lead, list[OutboxNotification]]]:

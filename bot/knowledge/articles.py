@@ -226,7 +226,8 @@ def _load_article(path: Path, kb: KnowledgeBase) -> Optional[Article]:
         return None
 
     lines = _field_lines(front_matter)
-    line_of = lambda name: lines.get(name, 1)  # noqa: E731
+    def line_of(name: str) -> int:
+        return lines.get(name, 1)
 
     for name in REQUIRED_FIELDS:
         if name not in meta or meta[name] in (None, "", []):

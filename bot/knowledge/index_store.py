@@ -174,7 +174,8 @@ def write_index(
 def read_index_state(db_url: str) -> Optional[KbIndexState]:
     try:
         with session_scope(db_url) as session:
-            return session.get(KbIndexState, 1)
+            state: Optional[KbIndexState] = session.get(KbIndexState, 1)
+            return state
     except (OperationalError, ProgrammingError):
         return None  # tables not created yet
 

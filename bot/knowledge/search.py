@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Iterable, Optional, Protocol, Sequence
+from typing import Any, Iterable, Optional, Protocol, Sequence
 
 import bm25s
 import numpy as np
+from numpy.typing import NDArray
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -61,14 +62,14 @@ HYBRID_MIN_COVERAGE = 0.0
 
 
 class QueryEncoder(Protocol):
-    def encode_query(self, text: str) -> np.ndarray: ...
+    def encode_query(self, text: str) -> NDArray[Any]: ...
 
 
 @dataclass(frozen=True)
 class DenseVectors:
     """Unit vectors of `embedded_texts(articles)`, row for row, and the encoder for queries."""
 
-    matrix: np.ndarray  # float32, (texts, dimension)
+    matrix: NDArray[Any]  # float32, (texts, dimension)
     encoder: QueryEncoder
 
 
@@ -145,7 +146,7 @@ class SearchResult:
     passage: str
     similarity: Optional[float] = None  # best cosine similarity to the query, with embeddings
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
@@ -335,10 +336,10 @@ class PassageIndex:
 
     def _lexical_matches(
         self, query: str, intent: IntentLevel, excluded: set[str]
-    ) -> tuple[np.ndarray, list[tuple[int, float, float]]]:
+    ) -> tuple[NDArray[Any], list[tuple[int, float, float]]]:
         """BM25 score of every document, and (article number, score, coverage) of the articles
         sharing a word with the query, best first, whatever their coverage."""
-        no_match: tuple[np.ndarray, list[tuple[int, float, float]]] = (np.zeros(len(self.docs)), [])
+        no_match: tuple[NDArray[Any], list[tuple[int, float, float]]] = (np.zeros(len(self.docs)), [])
         analysed = self.analyse(query)
         if not analysed or not self.docs:
             return no_match
@@ -373,7 +374,7 @@ class PassageIndex:
         return scores, matches
 
     def _result(
-        self, article_number: int, score: float, coverage: float, doc_scores: np.ndarray, similarity: Optional[float] = None
+        self, article_number: int, score: float, coverage: float, doc_scores: NDArray[Any], similarity: Optional[float] = None
     ) -> SearchResult:
         article = self.articles[article_number]
         heading, passage = self._best_section(article_number, doc_scores)
@@ -393,7 +394,7 @@ class PassageIndex:
             similarity=similarity,
         )
 
-    def _best_section(self, article_number: int, scores: np.ndarray) -> tuple[str, str]:
+    def _best_section(self, article_number: int, scores: NDArray[Any]) -> tuple[str, str]:
         """The article's highest-scoring real section (the overview is not a passage)."""
         candidates = [
             (float(scores[i]), -i, self.docs[i])

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import session_scope
+from bot.evaluation.stack import free_port
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief
 from bot.handoff.leads import create_lead
 from bot.handoff.notifiers import SignedWebhookNotifier
@@ -18,7 +19,6 @@ from bot.models import Lead, OutboxNotification
 from bot.settings import load_settings
 from tests.conftest import PROJECT_HOME
 from tests.handoff.receiver import running_receiver
-from bot.evaluation.stack import free_port
 
 CONTACT = Contact("Dana Reyes", "dana@harbourfoods.example", "Harbour Foods", "call")
 BRIEF = LeadBrief(
