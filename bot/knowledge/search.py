@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any, Iterable, Optional, Protocol, Sequence
+from typing import Any, ClassVar, Iterable, Optional, Protocol, Sequence
 
 import bm25s
 import numpy as np
@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge.articles import Article, KnowledgeBase
+from bot.knowledge.articles import Article, ArticleFields, KnowledgeBase
 from bot.knowledge.text import stem, terms, words
 
 
@@ -82,34 +82,14 @@ class QueryTerm:
 
 
 @dataclass(frozen=True)
-class IndexedArticle:
+class IndexedArticle(ArticleFields):
     """What search needs to know about an article, from files or from the database."""
 
-    id: str
-    title: str
-    url: str
-    topics: tuple[str, ...]
-    kind: str
-    summary: str
-    why_it_matters: str
-    related: tuple[str, ...]
-    asks: tuple[str, ...]
     sections: tuple[tuple[str, str], ...]  # (heading, text)
 
     @classmethod
     def from_article(cls, article: Article) -> "IndexedArticle":
-        return cls(
-            id=article.id,
-            title=article.title,
-            url=article.url,
-            topics=article.topics,
-            kind=article.kind,
-            summary=article.summary,
-            why_it_matters=article.why_it_matters,
-            related=article.related,
-            asks=article.asks,
-            sections=tuple((s.heading, s.text) for s in article.sections),
-        )
+        return cls(**article.front_matter(), sections=tuple((s.heading, s.text) for s in article.sections))
 
 
 def article_documents(article: IndexedArticle) -> list[tuple[str, str]]:
@@ -131,31 +111,21 @@ def embedded_texts(articles: Sequence[IndexedArticle]) -> list[tuple[int, str]]:
 
 
 @dataclass(frozen=True)
-class SearchResult:
-    id: str
-    title: str
-    url: str
-    topics: tuple[str, ...]
-    kind: str
-    summary: str
-    why_it_matters: str
-    related: tuple[str, ...]
+class SearchResult(ArticleFields):
+    """The article found, with the passage that matched and how well."""
+
     score: float  # BM25; 0 when the article shares no word with the query
     coverage: float
     passage_heading: str
     passage: str
     similarity: Optional[float] = None  # best cosine similarity to the query, with embeddings
 
+    NOT_SHOWN: ClassVar[frozenset[str]] = frozenset({"asks"})  # left out of `as_dict` (search output)
+
     def as_dict(self) -> dict[str, Any]:
+        shown = {name: value for name, value in self.front_matter().items() if name not in self.NOT_SHOWN}
         return {
-            "id": self.id,
-            "title": self.title,
-            "url": self.url,
-            "topics": list(self.topics),
-            "kind": self.kind,
-            "summary": self.summary,
-            "why_it_matters": self.why_it_matters,
-            "related": list(self.related),
+            **{name: list(value) if isinstance(value, tuple) else value for name, value in shown.items()},
             "score": round(self.score, 4),
             "coverage": round(self.coverage, 4),
             "similarity": None if self.similarity is None else round(self.similarity, 4),
@@ -379,14 +349,7 @@ class PassageIndex:
         article = self.articles[article_number]
         heading, passage = self._best_section(article_number, doc_scores)
         return SearchResult(
-            id=article.id,
-            title=article.title,
-            url=article.url,
-            topics=article.topics,
-            kind=article.kind,
-            summary=article.summary,
-            why_it_matters=article.why_it_matters,
-            related=article.related,
+            **article.front_matter(),
             score=score,
             coverage=coverage,
             passage_heading=heading,
