@@ -339,10 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot.handoff.business_hours import check_schedule
     from bot.settings import SettingsError
 
     try:
         settings = get_settings()
+        check_schedule(settings)
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

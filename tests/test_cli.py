@@ -96,3 +96,13 @@ def test_insights_show_content_gaps_and_feedback(capsys: pytest.CaptureFixture, 
     assert "[conv-9]  how do i fix my tractor  (nearest topic: Website traffic)" in out
     out = run_cli(capsys, "insights", "feedback")[1]
     assert out.split() == ["heavy-images", "helped", "2", "did", "not", "help", "1"]
+
+
+def test_lantern_refuses_to_start_on_a_bad_schedule(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "LANTERN_HOME": str(tmp_path), "LANTERN_BUSINESS_HOURS": "weekdays 9-5"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "configuration error: LANTERN_BUSINESS_HOURS" in result.stderr
