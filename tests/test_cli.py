@@ -66,12 +66,13 @@ def cli_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch):
 
 def test_leads_list_show_and_a_worker_round(capsys: pytest.CaptureFixture, cli_db: str) -> None:
     from bot.handoff.brief import Contact, LeadBrief
-    from bot.handoff.leads import create_lead
+    from bot.handoff.leads import Announcement, create_lead
     from bot.settings import get_settings
 
     assert run_cli(capsys, "leads", "list")[1].strip() == "no leads yet"
+    settings = get_settings()
     lead_id = create_lead(
-        get_settings(), "conv-cli", "rest", Contact("Dana Reyes", "dana@x.example", None, "email"),
+        settings.db_url, Announcement.from_settings(settings), "conv-cli", "rest", Contact("Dana Reyes", "dana@x.example", None, "email"),
         LeadBrief("site is slow", None, "we lose sales", None, [], "can i get a quote"), "clear",
     )
     code, out, _ = run_cli(capsys, "leads", "list")
