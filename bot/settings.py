@@ -114,20 +114,6 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _check_business_hours(spec: str, timezone: str) -> None:
-    """Refuse a bad schedule at start-up, not when a visitor has just become a lead."""
-    from zoneinfo import ZoneInfoNotFoundError
-
-    from bot.handoff.business_hours import BusinessHours
-
-    try:
-        BusinessHours.parse(spec, timezone)
-    except ZoneInfoNotFoundError as error:
-        raise SettingsError(f"LANTERN_TIMEZONE {timezone!r} is not a known time zone") from error
-    except ValueError as error:
-        raise SettingsError(f"LANTERN_BUSINESS_HOURS: {error}") from error
-
-
 def load_settings(
     environ: Optional[Mapping[str, str]] = None, home: Optional[Path] = None
 ) -> Settings:
@@ -152,9 +138,6 @@ def load_settings(
     else:
         tracker_db_url = db_url
 
-    business_hours = env.get("LANTERN_BUSINESS_HOURS", _default("business_hours"))
-    timezone = env.get("LANTERN_TIMEZONE", _default("timezone"))
-    _check_business_hours(business_hours, timezone)
     origins = tuple(
         o.strip() for o in env.get("LANTERN_CORS_ORIGINS", "").split(",") if o.strip()
     )
@@ -175,8 +158,8 @@ def load_settings(
         slack_webhook_url=env.get("LANTERN_SLACK_WEBHOOK_URL") or None,
         crm_webhook_url=env.get("LANTERN_CRM_WEBHOOK_URL") or None,
         crm_webhook_secret=env.get("LANTERN_CRM_WEBHOOK_SECRET") or None,
-        business_hours=business_hours,
-        timezone=timezone,
+        business_hours=env.get("LANTERN_BUSINESS_HOURS", _default("business_hours")),
+        timezone=env.get("LANTERN_TIMEZONE", _default("timezone")),
         transcript_url_template=env.get("LANTERN_TRANSCRIPT_URL", _default("transcript_url_template")),
         demo_host=env.get("LANTERN_DEMO_HOST", _default("demo_host")),
         demo_port=_int(env, "LANTERN_DEMO_PORT", _default("demo_port")),

@@ -37,7 +37,7 @@ def _postgres_or_skip(settings: Settings) -> str:
         with engine.connect() as connection:
             connection.execute(text("select 1"))
         engine.dispose()
-    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as error:  # any failure means "not reachable"
         reason = f"PostgreSQL not reachable at {settings.test_postgres_url}: {error.__class__.__name__}"
         if settings.require_services:
             pytest.fail(f"{reason} (LANTERN_REQUIRE_SERVICES=1 makes this a failure)")

@@ -66,12 +66,13 @@ def cli_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch):
 
 def test_leads_list_show_and_a_worker_round(capsys: pytest.CaptureFixture, cli_db: str) -> None:
     from bot.handoff.brief import Contact, LeadBrief
-    from bot.handoff.leads import create_lead
+    from bot.handoff.leads import Announcement, create_lead
     from bot.settings import get_settings
 
     assert run_cli(capsys, "leads", "list")[1].strip() == "no leads yet"
+    settings = get_settings()
     lead_id = create_lead(
-        get_settings(), "conv-cli", "rest", Contact("Dana Reyes", "dana@x.example", None, "email"),
+        settings.db_url, Announcement.from_settings(settings), "conv-cli", "rest", Contact("Dana Reyes", "dana@x.example", None, "email"),
         LeadBrief("site is slow", None, "we lose sales", None, [], "can i get a quote"), "clear",
     )
     code, out, _ = run_cli(capsys, "leads", "list")
@@ -96,3 +97,13 @@ def test_insights_show_content_gaps_and_feedback(capsys: pytest.CaptureFixture, 
     assert "[conv-9]  how do i fix my tractor  (nearest topic: Website traffic)" in out
     out = run_cli(capsys, "insights", "feedback")[1]
     assert out.split() == ["heavy-images", "helped", "2", "did", "not", "help", "1"]
+
+
+def test_lantern_refuses_to_start_on_a_bad_schedule(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "LANTERN_HOME": str(tmp_path), "LANTERN_BUSINESS_HOURS": "weekdays 9-5"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "configuration error: LANTERN_BUSINESS_HOURS" in result.stderr

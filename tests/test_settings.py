@@ -44,15 +44,3 @@ def test_cors_origins_are_a_comma_separated_list(tmp_path: Path) -> None:
         environ={"LANTERN_CORS_ORIGINS": "https://a.example, https://b.example,"}, home=tmp_path
     )
     assert settings.cors_origins == ("https://a.example", "https://b.example")
-
-
-@pytest.mark.parametrize(
-    "environ, name",
-    [
-        ({"LANTERN_BUSINESS_HOURS": "weekdays 9-5"}, "LANTERN_BUSINESS_HOURS"),
-        ({"LANTERN_TIMEZONE": "Mars/Olympus"}, "LANTERN_TIMEZONE"),
-    ],
-)
-def test_a_bad_schedule_is_refused_when_settings_load(tmp_path: Path, environ: dict, name: str) -> None:
-    with pytest.raises(SettingsError, match=name):
-        load_settings(environ=environ, home=tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict

@@ -22,14 +22,14 @@ from bot.actions.common import (
     shown_articles,
 )
 from bot.actions.feedback import ActionRecordHelpful
-from bot.actions.slots import LEAD_SLOTS
 from bot.actions.offer import FEEDBACK_QUESTION, OFFER, assess, last_bot_response, offer_handoff
+from bot.actions.slots import LEAD_SLOTS
 from bot.actions.teach import ActionNextBest
 from bot.conversation.discovery import SKIPPED, given
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief
 from bot.handoff.business_hours import BusinessHours, reply_expectation
 from bot.handoff.contact import check_company, check_email, check_follow_up, check_name
-from bot.handoff.leads import create_lead
+from bot.handoff.leads import Announcement, create_lead
 from bot.insights import feedback_in_conversation
 from bot.knowledge.index_store import IndexNotBuilt, load_live_index
 from bot.settings import Settings
@@ -163,7 +163,8 @@ class ActionCreateLead(LanternAction):
         consent_at = tracker.get_slot(slots.LEAD_CONSENT_AT)
         try:
             lead_id = create_lead(
-                settings,
+                settings.db_url,
+                Announcement.from_settings(settings),
                 conversation_id=tracker.sender_id,
                 channel=tracker.get_latest_input_channel() or "unknown",
                 contact=contact,

@@ -11,16 +11,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.conversation import teaching
 from bot.actions import slots
 from bot.actions.base import LanternAction, SlotValues
 from bot.actions.common import latest_intent, latest_text, show_passage, shown_articles
 from bot.actions.offer import assess, offer_handoff, say_what_we_do
+from bot.conversation import teaching
 from bot.conversation.buying_intent import OFFERING_KINDS
 from bot.conversation.discovery import DiscoverySummary, looks_like_question, restate, search_queries
 from bot.insights import record_article_feedback, record_content_gap
 from bot.knowledge.index_store import IndexNotBuilt, load_live_index
-
 from bot.knowledge.search import IndexedArticle, IntentLevel, PassageIndex
 
 logger = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ class DemoPageHandler(BaseHTTPRequestHandler):
         self.rasa_url = rasa_url
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+    def do_GET(self) -> None:  # the name http.server dispatches to
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         if path.endswith("/"):
             path += "index.html"
@@ -51,7 +51,7 @@ class DemoPageHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
+    def log_message(self, format: str, *args: object) -> None:  # http.server's name
         logger.debug("demo site: " + format, *args)
 
 

@@ -24,10 +24,6 @@ from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.inbound import BadRequest, check_message
-from bot.rasa_integration.channels import SlackInputBase, SlackOutput
-from bot.rasa_integration.sentence_featurizer import embedding_first
-from bot.db import record_slack_event_once
-from bot.settings import Settings, get_settings
 from bot.channels.slack_events import (
     Challenge,
     Ignored,
@@ -37,6 +33,10 @@ from bot.channels.slack_events import (
     read_interaction,
     to_mrkdwn,
 )
+from bot.db import record_slack_event_once
+from bot.rasa_integration.channels import SlackInputBase, SlackOutput
+from bot.rasa_integration.sentence_featurizer import embedding_first
+from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -146,5 +146,5 @@ class LanternSlackInput(SlackInputBase):
                     metadata={"slack_user": message.user, "slack_channel": message.channel},
                 )
             )
-        except Exception:  # noqa: BLE001 - a failed turn must not take the channel down
+        except Exception:  # a failed turn must not take the channel down
             logger.exception("Slack message for %s could not be answered", message.conversation_id)

@@ -113,7 +113,8 @@ def read_interaction(body: bytes) -> SlackRequest:
         return Ignored("no button value in the actions (link buttons carry none)")
     user = _required_str(_object(payload, "user"), "id")
     channel = _required_str(_object(payload, "channel"), "id")
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    raw_message = payload.get("message")
+    message: dict[str, Any] = raw_message if isinstance(raw_message, dict) else {}
     thread_ts = _optional_str(message, "thread_ts")
     if _is_direct_message_channel(channel):
         return SlackMessage(value, dm_conversation_id(user), channel, thread_ts, user)
@@ -196,7 +197,8 @@ def _read_user_event(event: dict[str, Any], event_id: str, bot_user_ids: frozens
         return Ignored("the app's own message")
     channel = _required_str(event, "channel")
     ts = _required_str(event, "ts")
-    text = to_plain_text(event.get("text") if isinstance(event.get("text"), str) else "", bot_user_ids)
+    raw_text = event.get("text")
+    text = to_plain_text(raw_text if isinstance(raw_text, str) else "", bot_user_ids)
     thread_ts = _optional_str(event, "thread_ts")
     if direct:
         # In a DM the reply goes where the user wrote: the DM itself, or the thread they

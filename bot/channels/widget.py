@@ -26,11 +26,11 @@ from sanic.request import Request
 from websockets.exceptions import ConnectionClosed
 
 from bot.channels.inbound import check_message
-from bot.rasa_integration.tracker_store import on_tracker_saved
+from bot.channels.widget_protocol import BadFrame, Hello, VisitorMessage, encode, messages_from_events, parse_client_frame
 from bot.rasa_integration.channels import tracker_store_of
 from bot.rasa_integration.sentence_featurizer import embedding_first
+from bot.rasa_integration.tracker_store import on_tracker_saved
 from bot.settings import get_settings
-from bot.channels.widget_protocol import BadFrame, Hello, VisitorMessage, encode, messages_from_events, parse_client_frame
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class WidgetInput(InputChannel):
                     metadata=metadata or None,
                 )
             )
-        except Exception:  # noqa: BLE001 - the visitor gets a reply, the server keeps running
+        except Exception:  # the visitor gets a reply, the server keeps running
             logger.exception("widget turn failed for %s", connection.session_id)
             await self.push_to(connection)  # whatever was stored before the failure
             await connection.send(

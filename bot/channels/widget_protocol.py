@@ -169,7 +169,7 @@ def _card(raw: Any) -> Optional[ArticleCard]:
     if not isinstance(raw, dict) or raw.get("type") != "article_card":
         return None
     title, summary, url = raw.get("title"), raw.get("summary"), raw.get("url")
-    if not all(isinstance(value, str) for value in (title, summary, url)):
+    if not (isinstance(title, str) and isinstance(summary, str) and isinstance(url, str)):
         return None
     if not SAFE_URL.match(url):
         return None

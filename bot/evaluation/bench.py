@@ -29,8 +29,8 @@ import psutil
 import requests
 
 from bot.evaluation.stack import PROJECT_HOME, free_port, running_stack
-from bot.settings import load_settings
 from bot.rasa_integration.training import train_if_changed
+from bot.settings import load_settings
 
 BENCH_DIR = PROJECT_HOME / "bench"
 RESULTS = BENCH_DIR / "results"

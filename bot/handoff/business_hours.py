@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Optional
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.settings import Settings, SettingsError
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _SPEC = re.compile(r"^\s*(\w{3})(?:\s*-\s*(\w{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -51,6 +53,17 @@ class BusinessHours:
                 if day.weekday() in days and candidate > local:
                     return candidate
         return None
+
+
+def check_schedule(settings: Settings) -> None:
+    """Refuse a bad schedule at start-up (`lantern` checks it before starting anything), not
+    when a visitor has just become a lead."""
+    try:
+        BusinessHours.parse(settings.business_hours, settings.timezone)
+    except ZoneInfoNotFoundError as error:
+        raise SettingsError(f"LANTERN_TIMEZONE {settings.timezone!r} is not a known time zone") from error
+    except ValueError as error:
+        raise SettingsError(f"LANTERN_BUSINESS_HOURS: {error}") from error
 
 
 def reply_expectation(hours: BusinessHours, moment: datetime, follow_up: str) -> str:

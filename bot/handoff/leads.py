@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -17,6 +18,22 @@ SLACK = "slack"
 WEBHOOK = "webhook"
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """How a new lead is announced: the configured targets and the link to its transcript."""
+
+    targets: tuple[str, ...]
+    transcript_url_template: str
+    rasa_url: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Announcement":
+        return cls(tuple(notification_targets(settings)), settings.transcript_url_template, settings.rasa_url)
+
+    def transcript_url(self, conversation_id: str) -> str:
+        return self.transcript_url_template.format(rasa_url=self.rasa_url, conversation_id=conversation_id)
+
+
 def notification_targets(settings: Settings) -> list[str]:
     """Targets that are configured; an unconfigured one is simply not used."""
     targets = []
@@ -28,7 +45,8 @@ def notification_targets(settings: Settings) -> list[str]:
 
 
 def create_lead(
-    settings: Settings,
+    db_url: str,
+    announcement: Announcement,
     conversation_id: str,
     channel: str,
     contact: Contact,
@@ -39,10 +57,8 @@ def create_lead(
 ) -> int:
     """Store the lead and one pending notification per configured target, atomically."""
     now = now or datetime.now(timezone.utc)
-    transcript_url = settings.transcript_url_template.format(
-        rasa_url=settings.rasa_url, conversation_id=conversation_id
-    )
-    with session_scope(settings.db_url) as session:
+    transcript_url = announcement.transcript_url(conversation_id)
+    with session_scope(db_url) as session:
         lead = Lead(
             created_at=now,
             conversation_id=conversation_id,
@@ -60,7 +76,7 @@ def create_lead(
         )
         session.add(lead)
         session.flush()  # assigns lead.id inside the transaction
-        for target in notification_targets(settings):
+        for target in announcement.targets:
             payload = (
                 slack_blocks(lead.id, contact, brief, transcript_url)
                 if target == SLACK
@@ -78,7 +94,8 @@ def create_lead(
                     next_attempt_at=now,
                 )
             )
-        return lead.id
+        lead_id: int = lead.id
+        return lead_id
 
 
 def list_leads(db_url: str, limit: int = 50) -> list[tuple[Lead, list[OutboxNotification]]]:

@@ -12,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from sqlalchemy import and_, or_, select, update
 
@@ -33,7 +33,7 @@ class Claimed:
     id: int
     target: str
     idempotency_key: str
-    payload: dict
+    payload: dict[str, Any]
     attempts: int
 
 
@@ -77,7 +77,7 @@ def claim_due(db_url: str, now: datetime, limit: int = 20) -> list[Claimed]:
 
 
 def _finish(db_url: str, claimed: Claimed, now: datetime, error: Optional[str]) -> None:
-    values: dict = {"attempts": claimed.attempts + 1, "locked_until": None}
+    values: dict[str, Any] = {"attempts": claimed.attempts + 1, "locked_until": None}
     if error is None:
         values.update(status="delivered", delivered_at=now, last_error=None)
     else:
@@ -119,7 +119,7 @@ def run_worker(settings: Settings, poll_seconds: float = 1.0, stop: Optional[thr
     while not stop.is_set():
         try:
             report = deliver_due(settings.db_url, notifiers)
-        except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
+        except Exception:  # the worker must outlive a database hiccup
             logger.exception("delivery round failed; retrying")
             report = DeliveryReport()
         if not report.delivered:

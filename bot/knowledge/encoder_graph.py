@@ -10,10 +10,11 @@ residuals). Mean pooling and L2 normalisation stay in numpy (bot/knowledge/embed
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import onnx
+from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
 # Opset 17 is the first with LayerNormalization; onnxruntime 1.23 runs it natively.
@@ -35,29 +36,29 @@ class _GraphBuilder:
         self._counter += 1
         return f"{hint}_{self._counter}"
 
-    def constant(self, hint: str, value: np.ndarray) -> str:
+    def constant(self, hint: str, value: NDArray[Any]) -> str:
         name = self.name(hint)
         self.initializers.append(numpy_helper.from_array(value, name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], **attributes: object) -> str:
+    def op(self, op_type: str, inputs: list[str], **attributes: Any) -> str:
         output = self.name(op_type.lower())
         self.nodes.append(helper.make_node(op_type, inputs, [output], **attributes))
         return output
 
-    def linear(self, x: str, weights: Mapping[str, np.ndarray], prefix: str) -> str:
+    def linear(self, x: str, weights: Mapping[str, NDArray[Any]], prefix: str) -> str:
         # PyTorch stores Linear weights as (out, in); MatMul wants (in, out).
         weight = self.constant(f"{prefix}.weight", np.ascontiguousarray(weights[f"{prefix}.weight"].T))
         bias = self.constant(f"{prefix}.bias", weights[f"{prefix}.bias"])
         return self.op("Add", [self.op("MatMul", [x, weight]), bias])
 
-    def layer_norm(self, x: str, weights: Mapping[str, np.ndarray], prefix: str, eps: float) -> str:
+    def layer_norm(self, x: str, weights: Mapping[str, NDArray[Any]], prefix: str, eps: float) -> str:
         scale = self.constant(f"{prefix}.weight", weights[f"{prefix}.weight"])
         bias = self.constant(f"{prefix}.bias", weights[f"{prefix}.bias"])
         return self.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=eps)
 
 
-def build_encoder_graph(weights: Mapping[str, np.ndarray], config: Mapping[str, object]) -> onnx.ModelProto:
+def build_encoder_graph(weights: Mapping[str, NDArray[Any]], config: Mapping[str, object]) -> onnx.ModelProto:
     """The BERT encoder described by `config` (the checkpoint's config.json) with `weights`."""
     if config["hidden_act"] != "gelu" or config.get("position_embedding_type", "absolute") != "absolute":
         raise ValueError("only BERT encoders with erf GELU and absolute positions are supported")

@@ -19,14 +19,14 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.db import session_scope
-from bot.knowledge.articles import Article, KnowledgeBase, Problem, load_knowledge_base
+from bot.knowledge.articles import FRONT_MATTER, Article, KnowledgeBase, Problem, load_knowledge_base
 from bot.knowledge.embeddings import SentenceEncoder, shared_encoder
 from bot.knowledge.search import DenseVectors, IndexedArticle, IntentLevel, PassageIndex, SearchResult, embedded_texts
 from bot.models import KbArticle, KbIndexState, KbPassage, KbVector
@@ -132,20 +132,7 @@ def write_index(
         session.flush()
         session.add_all(KbVector(text_key=key, vector=vector) for key, vector in vectors.items())
         for article in articles:
-            session.add(
-                KbArticle(
-                    id=article.id,
-                    title=article.title,
-                    url=article.url,
-                    kind=article.kind,
-                    topics=list(article.topics),
-                    summary=article.summary,
-                    why_it_matters=article.why_it_matters,
-                    related=list(article.related),
-                    asks=list(article.asks),
-                    source_path=str(article.path),
-                )
-            )
+            session.add(KbArticle(**_row_of(article), source_path=str(article.path)))
             session.flush()
             for position, section in enumerate(article.sections):
                 session.add(
@@ -171,10 +158,20 @@ def write_index(
     return IndexReport(generation, len(kb.articles), passage_count, checksum, True)
 
 
+def _row_of(article: Article) -> dict[str, Any]:
+    """`KbArticle` columns of the article's front matter (lists are stored as JSON)."""
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in article.front_matter().items()}
+
+
+def _from_column(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def read_index_state(db_url: str) -> Optional[KbIndexState]:
     try:
         with session_scope(db_url) as session:
-            return session.get(KbIndexState, 1)
+            state: Optional[KbIndexState] = session.get(KbIndexState, 1)
+            return state
     except (OperationalError, ProgrammingError):
         return None  # tables not created yet
 
@@ -194,15 +191,7 @@ def _read_index(db_url: str) -> tuple[list[IndexedArticle], dict[str, str], dict
         sections.setdefault(passage.article_id, []).append((passage.heading, passage.text))
     articles = [
         IndexedArticle(
-            id=row.id,
-            title=row.title,
-            url=row.url,
-            topics=tuple(row.topics),
-            kind=row.kind,
-            summary=row.summary,
-            why_it_matters=row.why_it_matters,
-            related=tuple(row.related),
-            asks=tuple(row.asks),
+            **{name: _from_column(getattr(row, name)) for name in FRONT_MATTER},
             sections=tuple(sections.get(row.id, [])),
         )
         for row in rows

@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Iterable, Optional, Protocol, Sequence
+from typing import Any, ClassVar, Iterable, Optional, Protocol, Sequence
 
 import bm25s
 import numpy as np
+from numpy.typing import NDArray
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge.articles import Article, KnowledgeBase
+from bot.knowledge.articles import Article, ArticleFields, KnowledgeBase
 from bot.knowledge.text import stem, terms, words
 
 
@@ -61,14 +62,14 @@ HYBRID_MIN_COVERAGE = 0.0
 
 
 class QueryEncoder(Protocol):
-    def encode_query(self, text: str) -> np.ndarray: ...
+    def encode_query(self, text: str) -> NDArray[Any]: ...
 
 
 @dataclass(frozen=True)
 class DenseVectors:
     """Unit vectors of `embedded_texts(articles)`, row for row, and the encoder for queries."""
 
-    matrix: np.ndarray  # float32, (texts, dimension)
+    matrix: NDArray[Any]  # float32, (texts, dimension)
     encoder: QueryEncoder
 
 
@@ -81,34 +82,14 @@ class QueryTerm:
 
 
 @dataclass(frozen=True)
-class IndexedArticle:
+class IndexedArticle(ArticleFields):
     """What search needs to know about an article, from files or from the database."""
 
-    id: str
-    title: str
-    url: str
-    topics: tuple[str, ...]
-    kind: str
-    summary: str
-    why_it_matters: str
-    related: tuple[str, ...]
-    asks: tuple[str, ...]
     sections: tuple[tuple[str, str], ...]  # (heading, text)
 
     @classmethod
     def from_article(cls, article: Article) -> "IndexedArticle":
-        return cls(
-            id=article.id,
-            title=article.title,
-            url=article.url,
-            topics=article.topics,
-            kind=article.kind,
-            summary=article.summary,
-            why_it_matters=article.why_it_matters,
-            related=article.related,
-            asks=article.asks,
-            sections=tuple((s.heading, s.text) for s in article.sections),
-        )
+        return cls(**article.front_matter(), sections=tuple((s.heading, s.text) for s in article.sections))
 
 
 def article_documents(article: IndexedArticle) -> list[tuple[str, str]]:
@@ -130,31 +111,21 @@ def embedded_texts(articles: Sequence[IndexedArticle]) -> list[tuple[int, str]]:
 
 
 @dataclass(frozen=True)
-class SearchResult:
-    id: str
-    title: str
-    url: str
-    topics: tuple[str, ...]
-    kind: str
-    summary: str
-    why_it_matters: str
-    related: tuple[str, ...]
+class SearchResult(ArticleFields):
+    """The article found, with the passage that matched and how well."""
+
     score: float  # BM25; 0 when the article shares no word with the query
     coverage: float
     passage_heading: str
     passage: str
     similarity: Optional[float] = None  # best cosine similarity to the query, with embeddings
 
-    def as_dict(self) -> dict:
+    NOT_SHOWN: ClassVar[frozenset[str]] = frozenset({"asks"})  # left out of `as_dict` (search output)
+
+    def as_dict(self) -> dict[str, Any]:
+        shown = {name: value for name, value in self.front_matter().items() if name not in self.NOT_SHOWN}
         return {
-            "id": self.id,
-            "title": self.title,
-            "url": self.url,
-            "topics": list(self.topics),
-            "kind": self.kind,
-            "summary": self.summary,
-            "why_it_matters": self.why_it_matters,
-            "related": list(self.related),
+            **{name: list(value) if isinstance(value, tuple) else value for name, value in shown.items()},
             "score": round(self.score, 4),
             "coverage": round(self.coverage, 4),
             "similarity": None if self.similarity is None else round(self.similarity, 4),
@@ -340,10 +311,10 @@ class PassageIndex:
 
     def _lexical_matches(
         self, query: str, intent: IntentLevel, excluded: set[str]
-    ) -> tuple[np.ndarray, list[tuple[int, float, float]]]:
+    ) -> tuple[NDArray[Any], list[tuple[int, float, float]]]:
         """BM25 score of every document, and (article number, score, coverage) of the articles
         sharing a word with the query, best first, whatever their coverage."""
-        no_match: tuple[np.ndarray, list[tuple[int, float, float]]] = (np.zeros(len(self.docs)), [])
+        no_match: tuple[NDArray[Any], list[tuple[int, float, float]]] = (np.zeros(len(self.docs)), [])
         analysed = self.analyse(query)
         if not analysed or not self.docs:
             return no_match
@@ -378,19 +349,12 @@ class PassageIndex:
         return scores, matches
 
     def _result(
-        self, article_number: int, score: float, coverage: float, doc_scores: np.ndarray, similarity: Optional[float] = None
+        self, article_number: int, score: float, coverage: float, doc_scores: NDArray[Any], similarity: Optional[float] = None
     ) -> SearchResult:
         article = self.articles[article_number]
         heading, passage = self._best_section(article_number, doc_scores)
         return SearchResult(
-            id=article.id,
-            title=article.title,
-            url=article.url,
-            topics=article.topics,
-            kind=article.kind,
-            summary=article.summary,
-            why_it_matters=article.why_it_matters,
-            related=article.related,
+            **article.front_matter(),
             score=score,
             coverage=coverage,
             passage_heading=heading,
@@ -398,7 +362,7 @@ class PassageIndex:
             similarity=similarity,
         )
 
-    def _best_section(self, article_number: int, scores: np.ndarray) -> tuple[str, str]:
+    def _best_section(self, article_number: int, scores: NDArray[Any]) -> tuple[str, str]:
         """The article's highest-scoring real section (the overview is not a passage)."""
         candidates = [
             (float(scores[i]), -i, self.docs[i])

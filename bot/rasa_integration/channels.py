@@ -34,16 +34,16 @@ class CheckedRestInput(RestInput):
     """Rasa's REST channel reading the message, sender and metadata `accept_checked` kept."""
 
     def _extract_message(self, req: Request) -> Optional[Text]:
-        return req.ctx.lantern_text  # type: ignore[no-any-return]
+        return req.ctx.lantern_text
 
     async def _extract_sender(self, req: Request) -> Optional[Text]:
-        return req.ctx.lantern_body["sender"]  # type: ignore[no-any-return]
+        return req.ctx.lantern_body["sender"]
 
     def _extract_input_channel(self, req: Request) -> Text:
         return self.name()  # a client must not pose as another channel
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
-        return request.ctx.lantern_body.get("metadata")  # type: ignore[no-any-return]
+        return request.ctx.lantern_body.get("metadata")
 
 
 class SlackOutput(SlackBot):

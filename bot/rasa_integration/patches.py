@@ -44,7 +44,7 @@ import aiohttp
 import numpy as np
 import rasa.core.processor
 import scipy.sparse
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
@@ -96,7 +96,7 @@ class ActionResultValidator:
         validator_class.check_schema(schema)
         return validator_class(schema)
 
-    def first_error(self, result: Any) -> Optional[Exception]:
+    def first_error(self, result: Any) -> Optional[ValidationError]:
         """The error Rasa's validation would report, or None if `result` is valid."""
         error = best_match(self.outline.iter_errors(result))
         if error is not None or not isinstance(result, dict):
@@ -172,7 +172,7 @@ async def close_kept_sessions() -> None:
 
 
 def _load_classifier(cls: Type[LogisticRegressionClassifier], *args: Any, **kwargs: Any) -> LogisticRegressionClassifier:
-    component = _original_classifier_load.__func__(cls, *args, **kwargs)  # type: ignore[attr-defined]
+    component = _original_classifier_load.__func__(cls, *args, **kwargs)
     if hasattr(component.clf, "coef_"):
         component.clf.coef_ = np.asfortranarray(component.clf.coef_)
     return component
@@ -190,27 +190,27 @@ def _classifier_input(self: LogisticRegressionClassifier, messages: List[Message
 
 
 def _apply_action_result_validation() -> None:
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 def _apply_event_lookup() -> None:
-    Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(_resolve_event_type)
 
 
 def _apply_kept_sessions() -> None:
-    EndpointConfig.session = _kept_session  # type: ignore[method-assign]
+    EndpointConfig.session = _kept_session
 
 
 def _apply_classifier_layout() -> None:
-    LogisticRegressionClassifier.load = classmethod(_load_classifier)  # type: ignore[method-assign,assignment]
+    LogisticRegressionClassifier.load = classmethod(_load_classifier)
 
 
 def _apply_classifier_input() -> None:
-    LogisticRegressionClassifier._create_X = _classifier_input  # type: ignore[method-assign]
+    LogisticRegressionClassifier._create_X = _classifier_input
 
 
 def _apply_graph_plan() -> None:
-    rasa.core.processor.DaskGraphRunner = PlannedGraphRunner  # type: ignore[misc]
+    rasa.core.processor.DaskGraphRunner = PlannedGraphRunner
 
 
 # By the names `LANTERN_RASA_PATCHES` uses (bot/rasa_integration/__init__.py lists them).

@@ -88,7 +88,7 @@ async def embed_ahead(text: Optional[str]) -> None:
         return
     try:
         await asyncio.get_running_loop().run_in_executor(_embedding_thread, _embed_into_ready, text)
-    except Exception:  # noqa: BLE001 - a speed-up must not cost a visitor's message
+    except Exception:  # a speed-up must not cost a visitor's message
         logger.exception("could not embed a message ahead; NLU will encode it itself")
 
 

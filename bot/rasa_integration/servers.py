@@ -11,8 +11,8 @@ import time
 
 import requests
 
-from bot.settings import Settings
 from bot.rasa_integration.training import model_path
+from bot.settings import Settings
 
 
 def rasa_server_command(settings: Settings) -> tuple[list[str], dict[str, str]]:

@@ -41,6 +41,8 @@ def on_tracker_saved(listener: SaveListener) -> None:
 class LanternTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` on `LANTERN_TRACKER_DB_URL` (SQLite by default, PostgreSQL in production)."""
 
+    engine: Any  # set by SQLTrackerStore.__init__ (and replaced below for SQLite)
+
     def __init__(
         self,
         domain: Optional[Domain] = None,
@@ -108,7 +110,7 @@ class LanternTrackerStore(SQLTrackerStore):
         for listener in list(_save_listeners):
             try:
                 await listener(tracker.sender_id)
-            except Exception:  # noqa: BLE001 - a listener must never lose a saved turn
+            except Exception:  # a listener must never lose a saved turn
                 logger.exception("tracker save listener failed for %s", tracker.sender_id)
 
     @staticmethod

@@ -6,7 +6,6 @@ import asyncio
 import threading
 
 import yaml
-
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from bot.actions import slots

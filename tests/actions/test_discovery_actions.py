@@ -5,7 +5,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.discovery import ActionStartDiscovery, ValidateDiscoveryForm
 from bot.conversation.discovery import SKIPPED
-from tests.actions.conftest import with_db, make_tracker, responses, run_action
+from tests.actions.conftest import make_tracker, responses, run_action, with_db
 
 
 def test_start_discovery_keeps_the_visitors_words_and_resets_old_answers() -> None:

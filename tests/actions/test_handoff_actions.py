@@ -5,11 +5,11 @@ from sqlalchemy import select
 
 from bot.actions.handoff import ActionAffirmOrDeny, ActionCreateLead, ValidateLeadForm
 from bot.actions.teach import ActionAnswerQuestion
-from bot.db import session_scope
 from bot.conversation.discovery import SKIPPED
+from bot.db import session_scope
 from bot.models import ArticleFeedback, Lead, OutboxNotification
 from bot.settings import load_settings
-from tests.actions.conftest import with_db, bot_said, make_tracker, responses, run_action
+from tests.actions.conftest import bot_said, make_tracker, responses, run_action, with_db
 from tests.conftest import PROJECT_HOME
 
 

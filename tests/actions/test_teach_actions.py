@@ -9,11 +9,11 @@ from bot.actions.teach import (
     ActionTellMore,
     ActionWhatElse,
 )
-from bot.db import session_scope
 from bot.conversation.discovery import SKIPPED
+from bot.db import session_scope
 from bot.knowledge.index_store import load_live_index
 from bot.models import ArticleFeedback, ContentGap
-from tests.actions.conftest import with_db, make_tracker, responses, run_action
+from tests.actions.conftest import make_tracker, responses, run_action, with_db
 
 DISCOVERED = {
     "problem": "our newsletter keeps landing in spam",

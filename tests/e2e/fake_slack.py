@@ -48,7 +48,7 @@ def running_fake_slack() -> Iterator[FakeSlack]:
     state = FakeSlack(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:  # http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode("utf-8")
             if "json" in self.headers.get("Content-Type", ""):
                 args = json.loads(body or "{}")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.evaluation.stack import running_stack
 from bot.rasa_integration.training import train_if_changed
 from tests.handoff.receiver import running_receiver
-from bot.evaluation.stack import running_stack
 
 pytestmark = pytest.mark.slow
 

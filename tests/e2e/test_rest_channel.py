@@ -10,8 +10,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from bot.rasa_integration.training import train_if_changed
 from bot.evaluation.stack import Stack, running_stack
+from bot.rasa_integration.training import train_if_changed
 
 pytestmark = pytest.mark.slow
 

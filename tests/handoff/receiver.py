@@ -33,7 +33,7 @@ def running_receiver(port: int = 0, secret: Optional[str] = None) -> Iterator[Re
     state = Receiver(url="", secret=secret)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:  # http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             key = self.headers.get(IDEMPOTENCY_HEADER, "")
             state.requests.append({"key": key, "body": body})

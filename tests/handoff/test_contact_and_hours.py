@@ -1,9 +1,11 @@
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
-from bot.handoff.business_hours import BusinessHours, reply_expectation
+from bot.handoff.business_hours import BusinessHours, check_schedule, reply_expectation
 from bot.handoff.contact import check_email, check_follow_up, check_name
+from bot.settings import SettingsError, load_settings
 
 
 @pytest.mark.parametrize("text", ["dana@harbourfoods.com", " Dana.Reyes+lantern@Harbour-Foods.co.uk "])
@@ -66,3 +68,16 @@ def test_company_is_trimmed_to_what_is_stored_not_refused() -> None:
     assert check_company("  Harbour   Foods ").value == "Harbour Foods"
     assert check_company("x" * 500).value == "x" * MAX_COMPANY_CHARS
     assert not check_company("   ").ok
+
+
+@pytest.mark.parametrize(
+    "environ, name",
+    [
+        ({"LANTERN_BUSINESS_HOURS": "weekdays 9-5"}, "LANTERN_BUSINESS_HOURS"),
+        ({"LANTERN_TIMEZONE": "Mars/Olympus"}, "LANTERN_TIMEZONE"),
+    ],
+)
+def test_a_bad_schedule_is_refused_at_start_up(tmp_path: Path, environ: dict, name: str) -> None:
+    settings = load_settings(environ=environ, home=tmp_path)  # read as given ...
+    with pytest.raises(SettingsError, match=name):
+        check_schedule(settings)  # ... and refused by `lantern` before anything starts

@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import session_scope
+from bot.evaluation.stack import free_port
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief
-from bot.handoff.leads import create_lead
+from bot.handoff.leads import Announcement, create_lead
 from bot.handoff.notifiers import SignedWebhookNotifier
 from bot.handoff.outbox import deliver_due, notifiers_from_settings, retry_delay
 from bot.models import Lead, OutboxNotification
 from bot.settings import load_settings
 from tests.conftest import PROJECT_HOME
 from tests.handoff.receiver import running_receiver
-from bot.evaluation.stack import free_port
 
 CONTACT = Contact("Dana Reyes", "dana@harbourfoods.example", "Harbour Foods", "call")
 BRIEF = LeadBrief(
@@ -46,7 +46,7 @@ def outbox_rows(db_url: str) -> list[OutboxNotification]:
 
 def test_lead_and_notifications_commit_together(sqlite_url: str) -> None:
     settings = settings_for(sqlite_url, "http://127.0.0.1:9/hook", slack_url="http://127.0.0.1:9/slack")
-    lead_id = create_lead(settings, "conv-1", "rest", CONTACT, BRIEF, "clear")
+    lead_id = create_lead(settings.db_url, Announcement.from_settings(settings), "conv-1", "rest", CONTACT, BRIEF, "clear")
     rows = outbox_rows(sqlite_url)
     assert {r.target for r in rows} == {"slack", "webhook"}
     assert all(r.lead_id == lead_id and r.status == "pending" for r in rows)
@@ -59,7 +59,7 @@ def test_nothing_is_written_when_the_transaction_fails(sqlite_url: str) -> None:
     settings = settings_for(sqlite_url, "http://127.0.0.1:9/hook")
     broken = Contact(None, "x@y.example", None, "email")  # name is required by the schema
     with pytest.raises(IntegrityError):
-        create_lead(settings, "conv-2", "rest", broken, BRIEF, "clear")
+        create_lead(settings.db_url, Announcement.from_settings(settings), "conv-2", "rest", broken, BRIEF, "clear")
     with session_scope(sqlite_url) as session:
         assert session.scalar(select(func.count()).select_from(Lead)) == 0
     assert outbox_rows(sqlite_url) == []
@@ -68,7 +68,7 @@ def test_nothing_is_written_when_the_transaction_fails(sqlite_url: str) -> None:
 def test_a_signed_notification_is_delivered_once(sqlite_url: str) -> None:
     with running_receiver(secret="s3cret") as receiver:
         settings = settings_for(sqlite_url, receiver.url)
-        create_lead(settings, "conv-3", "rest", CONTACT, BRIEF, "clear")
+        create_lead(settings.db_url, Announcement.from_settings(settings), "conv-3", "rest", CONTACT, BRIEF, "clear")
         report = deliver_due(sqlite_url, notifiers_from_settings(settings))
         assert (report.delivered, report.failed) == (1, 0)
         assert receiver.bad_signatures == 0 and receiver.unique_deliveries == 1
@@ -84,7 +84,7 @@ def test_a_signed_notification_is_delivered_once(sqlite_url: str) -> None:
 def test_a_wrong_secret_is_refused_by_the_receiver_and_retried(sqlite_url: str) -> None:
     with running_receiver(secret="the-real-one") as receiver:
         settings = settings_for(sqlite_url, receiver.url, secret="wrong")
-        create_lead(settings, "conv-4", "rest", CONTACT, BRIEF, "clear")
+        create_lead(settings.db_url, Announcement.from_settings(settings), "conv-4", "rest", CONTACT, BRIEF, "clear")
         assert deliver_due(sqlite_url, notifiers_from_settings(settings)).failed == 1
         assert receiver.bad_signatures == 1 and receiver.unique_deliveries == 0
 
@@ -92,7 +92,7 @@ def test_a_wrong_secret_is_refused_by_the_receiver_and_retried(sqlite_url: str) 
 def test_an_outage_is_retried_with_backoff_until_the_receiver_recovers(sqlite_url: str) -> None:
     port = free_port()
     settings = settings_for(sqlite_url, f"http://127.0.0.1:{port}/hook")
-    create_lead(settings, "conv-5", "rest", CONTACT, BRIEF, "clear")
+    create_lead(settings.db_url, Announcement.from_settings(settings), "conv-5", "rest", CONTACT, BRIEF, "clear")
     notifiers = notifiers_from_settings(settings)
     start = datetime.now(timezone.utc)
     # Down: nothing listens on the port.
@@ -115,7 +115,7 @@ def test_a_hanging_receiver_times_out_and_is_retried(sqlite_url: str) -> None:
     with running_receiver(secret="s3cret") as receiver:
         receiver.mode, receiver.hang_seconds = "hang", 3.0
         settings = settings_for(sqlite_url, receiver.url)
-        create_lead(settings, "conv-6", "rest", CONTACT, BRIEF, "clear")
+        create_lead(settings.db_url, Announcement.from_settings(settings), "conv-6", "rest", CONTACT, BRIEF, "clear")
         quick = {"webhook": SignedWebhookNotifier(receiver.url, "s3cret", timeout=0.5)}
         assert deliver_due(sqlite_url, quick).failed == 1
         assert "Timeout" in outbox_rows(sqlite_url)[0].last_error
@@ -139,7 +139,7 @@ deliver_due(sys.argv[1], {"webhook": SignedWebhookNotifier(sys.argv[2], "s3cret"
 def test_a_worker_killed_mid_delivery_delivers_exactly_once_for_the_receiver(sqlite_url: str) -> None:
     with running_receiver(secret="s3cret") as receiver:
         settings = settings_for(sqlite_url, receiver.url)
-        create_lead(settings, "conv-7", "rest", CONTACT, BRIEF, "clear")
+        create_lead(settings.db_url, Announcement.from_settings(settings), "conv-7", "rest", CONTACT, BRIEF, "clear")
         receiver.mode, receiver.hang_seconds = "hang", 5.0
         worker = subprocess.Popen([sys.executable, "-c", WORKER, sqlite_url, receiver.url], cwd=PROJECT_HOME)
         deadline = time.monotonic() + 30

@@ -1,6 +1,6 @@
 from pathlib import Path
-from typing import Optional
 from textwrap import dedent
+from typing import Optional
 
 from bot.knowledge.articles import load_knowledge_base
 from tests.conftest import COOKWARE_KB, DEFAULT_KB
@@ -85,7 +85,7 @@ def test_every_problem_is_reported_at_once_with_file_and_line(tmp_path: Path) ->
             "dangling.md": article("dangling", related="[nowhere]"),
             "empty.md": article("empty", _body="\n\n"),
             "no-sections.md": article("no-sections", _body="Just a paragraph, no sections.\n"),
-            "empty-section.md": article("empty-section", _body="## Heading\n\n## Other\ntext\n"),  # noqa: E501
+            "empty-section.md": article("empty-section", _body="## Heading\n\n## Other\ntext\n"),
             "no-front-matter.md": "# Just markdown\n",
             "bad-kind.md": article("bad-kind", kind="advert"),
         },

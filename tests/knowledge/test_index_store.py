@@ -5,6 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import session_scope, upgrade_schema
+from bot.knowledge.articles import load_knowledge_base
+from bot.knowledge.embeddings import shared_encoder
 from bot.knowledge.index_store import (
     IndexNotBuilt,
     KnowledgeBaseInvalid,
@@ -13,8 +15,6 @@ from bot.knowledge.index_store import (
     search_passages,
     write_index,
 )
-from bot.knowledge.articles import load_knowledge_base
-from bot.knowledge.embeddings import shared_encoder
 from bot.knowledge.search import IndexedArticle, embedded_texts
 from bot.models import KbArticle, KbPassage, KbVector
 from tests.conftest import COOKWARE_KB, DEFAULT_KB

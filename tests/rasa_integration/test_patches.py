@@ -70,7 +70,7 @@ def test_action_server_calls_reuse_one_connection() -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the action server (Sanic) does
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             client_ports.append(self.client_address[1])
             body = b'{"events": [], "responses": []}'

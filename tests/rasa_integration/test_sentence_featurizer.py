@@ -47,8 +47,8 @@ def test_a_bad_scale_is_refused(scale) -> None:
 
 
 def test_a_message_embedded_ahead_is_not_encoded_again_and_gets_the_same_vector(monkeypatch) -> None:
-    from bot.rasa_integration import sentence_featurizer
     from bot.knowledge.embeddings import shared_encoder
+    from bot.rasa_integration import sentence_featurizer
 
     text = "our newsletter lands in spam since we moved provider"
     inline = Message({TEXT: text})
@@ -82,8 +82,8 @@ def test_commands_are_not_embedded_ahead_and_what_waits_is_bounded(monkeypatch) 
 
 
 def test_a_text_two_visitors_send_at_once_is_embedded_once_and_serves_both(monkeypatch) -> None:
-    from bot.rasa_integration import sentence_featurizer
     from bot.knowledge.embeddings import shared_encoder
+    from bot.rasa_integration import sentence_featurizer
 
     monkeypatch.setattr(sentence_featurizer, "_ready", sentence_featurizer.OrderedDict())
     encoded: list[list[str]] = []
