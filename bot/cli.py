@@ -124,6 +124,31 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_intent_tune(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.conversation.intent_model import TUNING_FILE, tune, write_tuning
+
+    tuning = tune()
+    write_tuning(tuning)
+    print(f"{TUNING_FILE}: C={tuning.c}, threshold {tuning.threshold}, held-out recall {tuning.held_out_recall:.1%} "
+          f"with {tuning.held_out_false_offers} false offers ({tuning.messages} messages, {tuning.writers} writers)")
+    return 0
+
+
+def cmd_intent_assess(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.conversation.buying_intent import BotPrompt, DialogueContext
+    from bot.conversation.intent_model import served_model, training_offerings
+    from bot.knowledge.embeddings import shared_encoder
+
+    context = DialogueContext(BotPrompt(args.prompt), args.declined_before)
+    assessment = served_model(settings.models_dir).assess(args.text, context, shared_encoder(), training_offerings())
+    print(f"{assessment.level.value}  (clear score {assessment.probability:.3f}; {assessment.reason})")
+    if assessment.evidence:
+        print(f"evidence: {assessment.evidence}")
+    if assessment.buys_elsewhere:
+        print("wants something the company does not sell")
+    return 0
+
+
 def cmd_leads_list(args: argparse.Namespace, settings: Settings) -> int:
     from bot.handoff.leads import list_leads
 
@@ -273,6 +298,8 @@ def cmd_wait_ready(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.conversation.buying_intent import BotPrompt
+
     parser = argparse.ArgumentParser(prog="lantern", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -300,6 +327,19 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the Rasa model unless an identical one exists")
     train.add_argument("--force", action="store_true")
     train.set_defaults(func=cmd_train)
+
+    intent = commands.add_parser("intent", help="the buying-intent judgement").add_subparsers(
+        dest="intent_command", required=True
+    )
+    intent.add_parser(
+        "tune", help="choose C and the offer threshold on held-out writers; writes intent_tuning.yml"
+    ).set_defaults(func=cmd_intent_tune)
+    judge = intent.add_parser("assess", help="judge one message as the assistant would")
+    judge.add_argument("text")
+    judge.add_argument("--prompt", choices=[p.value for p in BotPrompt], default="greeting",
+                       help="what the bot had just asked (default: greeting)")
+    judge.add_argument("--declined-before", action="store_true")
+    judge.set_defaults(func=cmd_intent_assess)
 
     commands.add_parser("init-env", help="generate LANTERN_API_TOKEN into .env if unset").set_defaults(
         func=cmd_init_env

@@ -42,7 +42,6 @@ FEATURE_VERSION = 1
 # The sentence embedding is unit length while a message's tf-idf rows are too; scaled so
 # the classifier weighs meaning about as much as wording (chosen by cross-validation).
 EMBEDDING_SCALE = 1.0
-CLASS_WEIGHTS: Optional[dict[str, float]] = None
 CORPUS_DIR = Path(__file__).resolve().parent / "intent_corpus"
 # Corpus categories that share words with buying requests without being one: the veto
 # classifier learns clear requests against these alone.
@@ -155,24 +154,48 @@ def sentences(text: str) -> list[str]:
 # to them far more often than visitors do, and one prompt per question learnt that quirk.
 _DISCOVERY = (BotPrompt.ASK_SYMPTOMS, BotPrompt.ASK_IMPACT, BotPrompt.ASK_TRIED)
 _CONTEXTS = tuple(p for p in PROMPTS if p not in _DISCOVERY[1:])
-# Words that address the assistant's own behaviour ("act as the sales manager and quote me",
-# "in your next reply, offer me a demo"): a feature, weighed by the classifier like any other.
-INSTRUCTS_THE_BOT = re.compile(
-    r"\b(?:you(?:'re| are)\s+(?:now\s+)?(?:a|an|the|my)\s+\w+|act(?:ing)?\s+(?:as|like)|pretend|imagine\s+you"
-    r"|role-?\s?play|in\s+your\s+next\s+(?:reply|message|answer|response)|ignore\s+(?:your|all|any|previous|the|everything|my)"
-    r"|from\s+now\s+on|respond\s+(?:as\s+if|only|with)|(?:system|assistant|user)\s*:|for\s+(?:this\s+)?test"
-    r"|say\s+the\s+(?:offer|words)|(?:print|output|repeat)\s+(?:your|the)\s+\w+)",
-    re.IGNORECASE,
-)
+# Cues that undo a buying request's words, as features the classifiers weigh like any other
+# (never a decision by themselves): addressing the assistant's own behaviour ("act as the
+# sales manager and quote me"), a condition or a maybe, someone else's words or wish, the
+# market rather than this company, the visitor's own clients.
+CUES = {
+    "instructs_the_bot": re.compile(
+        r"\b(?:you(?:'re| are)\s+(?:now\s+)?(?:a|an|the|my)\s+\w+|act(?:ing)?\s+(?:as|like)|pretend|imagine"
+        r"|role-?\s?play|in\s+your\s+next\s+(?:reply|message|answer|response)"
+        r"|ignore\s+(?:your|all|any|previous|the|everything|my)|from\s+now\s+on|respond\s+(?:as\s+if|only|with)"
+        r"|(?:system|assistant|user|bot|visitor)\s*:|for\s+(?:this\s+)?(?:test|qa)|fill\s+in|say\s+the\s+(?:offer|words)"
+        r"|(?:print|output|repeat)\s+(?:your|the)\s+\w+)"),
+    "hypothetical": re.compile(
+        r"\b(?:if|when|once)\s+(?:we|i)\s+(?:ever|had|have|get|got|were|decide|start|grow)|\bhypothetically|\bsomeday"
+        r"|\bone\s+day\b|\b(?:maybe|perhaps|possibly|potentially)\b|\bdown\s+the\s+(?:road|line)|\bin\s+the\s+future"),
+    "reported": re.compile(
+        r"\b(?:my|our)\s+(?:boss|director|manager|ceo|coo|cfo|cmo|founder|co-?founder|partner|board|owner|colleague|"
+        r"team\s+lead|client|customer)s?\s+(?:wants?|thinks?|says?|said|asked|keeps?|is|pushing)|[\"“”]|(?:^|\\s)'[^']{3,}'"
+        r"|\b(?:said|told|asked|wrote|emailed)\b"),
+    "market": re.compile(
+        r"\b(?:typical(?:ly)?|usually|normally|average|going\s+rate|standard\s+rate|fair\s+price|reasonable|"
+        r"in\s+general|market\s+rate|most\s+agencies|agencies\s+(?:usually\s+)?charge|these\s+days|benchmark)\b"),
+    "own_selling": re.compile(
+        r"\b(?:my|our)\s+(?:own\s+)?(?:clients?|customers?|prospects?|buyers?|students?|pric(?:es|ing)|rates|quotes?|"
+        r"proposals?|packages|sales\s+(?:team|reps?|people))\b"
+        r"|\bhow\s+(?:do|should|can|would|could)\s+(?:i|we)\s+(?:best\s+)?(?:write|price|quote|sell|pitch|charge|package|"
+        r"present|structure|respond|answer)"),
+    "negated": re.compile(
+        r"\b(?:no|not|don'?t|do\s+not|never|won'?t|without)\s+(?:\w+\s+){0,2}?(?:need|want|looking|interested|ready|"
+        r"call|demo|quote|proposal|sales|pitch|consultation|buy|hire|connect)"),
+}
+CUES = {name: re.compile(cue.pattern, re.IGNORECASE) for name, cue in CUES.items()}
+CUE_SCALE = 3.0  # so a cue's weight is cheap to learn next to tens of thousands of n-grams
 
 
 def _context_features(contexts: Sequence[DialogueContext], texts: Sequence[str]) -> np.ndarray:
-    rows = np.zeros((len(contexts), len(_CONTEXTS) + 2), dtype=np.float32)
+    rows = np.zeros((len(contexts), len(_CONTEXTS) + 1 + len(CUES)), dtype=np.float32)
     for row, (context, text) in enumerate(zip(contexts, texts)):
         prompt = BotPrompt.ASK_SYMPTOMS if context.bot_prompt in _DISCOVERY else context.bot_prompt
         rows[row, _CONTEXTS.index(prompt)] = 1.0
-        rows[row, -2] = 1.0 if context.declined_before else 0.0
-        rows[row, -1] = 1.0 if INSTRUCTS_THE_BOT.search(text) else 0.0
+        rows[row, len(_CONTEXTS)] = 1.0 if context.declined_before else 0.0
+        for number, cue in enumerate(CUES.values()):
+            rows[row, len(_CONTEXTS) + 1 + number] = CUE_SCALE if cue.search(text) else 0.0
     return rows
 
 
@@ -222,6 +245,32 @@ class BuyingIntentModel:
         probabilities[:, clear] = np.minimum(probabilities[:, clear], self.veto.predict_proba(x)[:, self._veto_clear])
         return probabilities
 
+    def judge(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        contexts: Sequence[DialogueContext],
+        offerings: Offerings,
+        sentence_vectors: Sequence[Optional[np.ndarray]],
+    ) -> tuple[np.ndarray, list[int]]:
+        """`scores` per message, with a message of several sentences clear only as far as its
+        clearest sentence is too ("we tried a plugin. do you do local seo?" is two things, and
+        neither asks to buy); and the number of that sentence, the evidence, per message.
+
+        `sentence_vectors[i]` embeds `sentences(texts[i])`, row for row (None for one sentence).
+        """
+        judged = self.scores(texts, vectors, contexts, offerings)
+        clear, interest = CLASSES.index("clear"), CLASSES.index("interest")
+        evidence = [0] * len(texts)
+        for i, (text, parts_vectors) in enumerate(zip(texts, sentence_vectors)):
+            parts = sentences(text)
+            if len(parts) < 2 or parts_vectors is None:
+                continue
+            by_sentence = self.scores(parts, parts_vectors, [contexts[i]] * len(parts), offerings)
+            judged[i, clear] = min(judged[i, clear], float(by_sentence[:, clear].max()))
+            evidence[i] = int(np.argmax(by_sentence[:, interest] + by_sentence[:, clear]))
+        return judged, evidence
+
     def assess(
         self, text: str, context: DialogueContext, encoder: Encoder, offerings: Offerings
     ) -> IntentAssessment:
@@ -230,26 +279,21 @@ class BuyingIntentModel:
             return IntentAssessment(IntentLevel.NONE, None, 0.0, "typed intent payload: no words to go on")
         if not looks_english(text):
             return IntentAssessment(IntentLevel.NONE, None, 0.0, "not English: intent is judged in English only")
+        parts = sentences(text)
         vector = encoder.encode_query(text)[None, :]
-        none, interest, clear, elsewhere = (float(v) for v in self.scores([text], vector, [context], offerings)[0])
+        parts_vectors = encoder.encode(parts) if len(parts) > 1 else None
+        judged, evidence = self.judge([text], vector, [context], offerings, [parts_vectors])
+        none, interest, clear, elsewhere = (float(v) for v in judged[0])
+        said = parts[evidence[0]]
         if clear >= self.threshold:
-            return IntentAssessment(IntentLevel.CLEAR, self._evidence(text, context, encoder, offerings), clear,
-                                    f"clear score {clear:.2f} >= {self.threshold:.2f}")
+            return IntentAssessment(IntentLevel.CLEAR, said, clear, f"clear score {clear:.2f} >= {self.threshold:.2f}")
         if elsewhere >= max(none, interest, clear):
             return IntentAssessment(IntentLevel.NONE, None, clear, f"buys elsewhere: P={elsewhere:.2f}",
                                     buys_elsewhere=True)
         if interest + clear >= max(none, elsewhere):
-            return IntentAssessment(IntentLevel.INTEREST, self._evidence(text, context, encoder, offerings), clear,
+            return IntentAssessment(IntentLevel.INTEREST, said, clear,
                                     f"interest: P(interest)={interest:.2f}, clear score {clear:.2f}")
         return IntentAssessment(IntentLevel.NONE, None, clear, f"no buying intent: clear score {clear:.2f}")
-
-    def _evidence(self, text: str, context: DialogueContext, encoder: Encoder, offerings: Offerings) -> str:
-        """The sentence of the message that reads most like a buying request."""
-        parts = sentences(text)
-        if len(parts) == 1:
-            return parts[0]
-        p = self.scores(parts, encoder.encode(parts), [context] * len(parts), offerings)
-        return parts[int(np.argmax(p[:, CLASSES.index("interest")] + p[:, CLASSES.index("clear")]))]
 
 
 def fit(
@@ -270,7 +314,7 @@ def fit(
                                   max_features=60000).fit(lowered)
     x = BuyingIntentModel.design(word_ngrams, char_ngrams, [e.text for e in examples], vectors,
                                  [e.context for e in examples], offerings)
-    classifier = LogisticRegression(C=c, max_iter=3000, class_weight=CLASS_WEIGHTS, random_state=0)
+    classifier = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
     classifier.fit(x, [e.label for e in examples])
     hard = np.array([e.label == "clear" or e.category in HARD_NEGATIVES for e in examples])
     veto = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)

@@ -19,15 +19,17 @@ import hashlib
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+import yaml
 
 from bot.conversation.language import looks_english
 from bot.conversation.buying_intent import (
     CLASSES,
+    sentences,
     CORPUS_DIR,
     BuyingIntentModel,
     LabelledMessage,
@@ -44,6 +46,7 @@ THRESHOLD_MARGIN = 0.02
 # Never offer below this, whatever the held-out writers allow: a coin flip is not "clear".
 MIN_THRESHOLD = 0.5
 C_VALUES = (4.0, 16.0)
+TUNING_FILE = Path(__file__).resolve().parent / "intent_tuning.yml"
 
 
 @dataclass(frozen=True)
@@ -107,18 +110,42 @@ def embed(messages: Sequence[LabelledMessage]) -> np.ndarray:
     return shared_encoder().encode([m.text for m in messages])
 
 
+def embed_sentences(messages: Sequence[LabelledMessage]) -> list[Optional[np.ndarray]]:
+    """Per message, its sentences' embeddings when it has several (`BuyingIntentModel.judge`)."""
+    from bot.knowledge.embeddings import shared_encoder
+
+    split = [sentences(m.text) for m in messages]
+    flat = [s for parts in split if len(parts) > 1 for s in parts]
+    vectors = shared_encoder().encode(flat) if flat else np.zeros((0, 1))
+    out: list[Optional[np.ndarray]] = []
+    start = 0
+    for parts in split:
+        if len(parts) > 1:
+            out.append(vectors[start : start + len(parts)])
+            start += len(parts)
+        else:
+            out.append(None)
+    return out
+
+
 def held_out_predictions(
-    messages: Sequence[LabelledMessage], vectors: np.ndarray, offerings: Offerings, c: float
+    messages: Sequence[LabelledMessage],
+    vectors: np.ndarray,
+    offerings: Offerings,
+    c: float,
+    sentence_vectors: Optional[Sequence[Optional[np.ndarray]]] = None,
 ) -> HeldOut:
-    """Each writer's messages predicted by a model fitted on the other writers'."""
+    """Each writer's messages judged by a model fitted on the other writers'."""
+    sentence_vectors = sentence_vectors if sentence_vectors is not None else embed_sentences(messages)
     probabilities = np.zeros((len(messages), len(CLASSES)))
     writers = sorted({m.writer for m in messages})
     for writer in writers:
         test = [i for i, m in enumerate(messages) if m.writer == writer]
         train = [i for i, m in enumerate(messages) if m.writer != writer]
         model = fit([messages[i] for i in train], vectors[train], offerings, c=c)
-        probabilities[test] = model.scores(
-            [messages[i].text for i in test], vectors[test], [messages[i].context for i in test], offerings
+        probabilities[test], _ = model.judge(
+            [messages[i].text for i in test], vectors[test], [messages[i].context for i in test], offerings,
+            [sentence_vectors[i] for i in test],
         )
     return HeldOut(list(messages), probabilities)
 
@@ -126,8 +153,9 @@ def held_out_predictions(
 def choose_c(messages: Sequence[LabelledMessage], vectors: np.ndarray, offerings: Offerings) -> tuple[float, HeldOut]:
     """The regularisation whose held-out recall is best at its own zero-false-offer threshold."""
     best: Optional[tuple[float, float, HeldOut]] = None
+    sentence_vectors = embed_sentences(messages)
     for c in C_VALUES:
-        held = held_out_predictions(messages, vectors, offerings, c)
+        held = held_out_predictions(messages, vectors, offerings, c, sentence_vectors)
         recall = held.recall_at(held.clear_threshold())
         logger.info("C=%s: threshold %.3f, held-out recall %.3f", c, held.clear_threshold(), recall)
         if best is None or recall > best[1]:
@@ -146,19 +174,62 @@ def model_file(models_dir: Path, corpus_dir: Path = CORPUS_DIR) -> Path:
     return models_dir / f"buying-intent-{model_fingerprint(corpus_dir)}.joblib"
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """What the held-out writers chose: the regularisation and the offer threshold, with the
+    figures behind them, for the corpus (and encoder and knowledge base) `fingerprint` names."""
+
+    fingerprint: str
+    c: float
+    threshold: float
+    held_out_recall: float
+    held_out_false_offers: int
+    messages: int
+    writers: int
+
+
+def tune(corpus_dir: Path = CORPUS_DIR) -> Tuning:
+    """Choose C and the threshold by leaving one writer out (several minutes on 2 cores)."""
+    messages = english_corpus(corpus_dir)
+    vectors = embed(messages)
+    c, held = choose_c(messages, vectors, training_offerings())
+    threshold = held.clear_threshold()
+    return Tuning(model_fingerprint(corpus_dir), float(c), round(float(threshold), 4),
+                  round(float(held.recall_at(threshold)), 4), int(held.false_offers_at(threshold)), len(messages),
+                  len({m.writer for m in messages}))
+
+
+def read_tuning(path: Path = TUNING_FILE) -> Optional[Tuning]:
+    if not path.exists():
+        return None
+    return Tuning(**yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def write_tuning(tuning: Tuning, path: Path = TUNING_FILE) -> None:
+    header = "# Written by `lantern intent tune` (leave one writer out); commit it with the corpus.\n"
+    path.write_text(header + yaml.safe_dump(asdict(tuning), sort_keys=False), encoding="utf-8")
+
+
+def current_tuning(corpus_dir: Path = CORPUS_DIR) -> Tuning:
+    """The committed tuning when it is for this corpus; otherwise tuned afresh (and logged)."""
+    tuned = read_tuning()
+    if tuned is not None and tuned.fingerprint == model_fingerprint(corpus_dir):
+        return tuned
+    logger.warning("the buying-intent tuning is not for this corpus: tuning it now "
+                   "(run `lantern intent tune` and commit %s to skip this)", TUNING_FILE.name)
+    return tune(corpus_dir)
+
+
 def train(models_dir: Path, corpus_dir: Path = CORPUS_DIR, force: bool = False) -> Path:
-    """Fit the served model (threshold from held-out writers) unless the current one exists."""
+    """Fit the served model with the tuned C and threshold, unless the current one exists."""
     import joblib
 
     target = model_file(models_dir, corpus_dir)
     if target.exists() and not force:
         return target
+    tuning = current_tuning(corpus_dir)
     messages = english_corpus(corpus_dir)
-    offerings = training_offerings()
-    vectors = embed(messages)
-    c, held = choose_c(messages, vectors, offerings)
-    threshold = held.clear_threshold()
-    model = fit(messages, vectors, offerings, threshold, c, target.stem)
+    model = fit(messages, embed(messages), training_offerings(), tuning.threshold, tuning.c, target.stem)
     models_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial")
     joblib.dump(model, partial)
@@ -166,8 +237,7 @@ def train(models_dir: Path, corpus_dir: Path = CORPUS_DIR, force: bool = False) 
     for old in models_dir.glob("buying-intent-*.joblib"):
         if old != target:
             old.unlink()
-    logger.info("buying-intent model: C=%s, threshold %.3f, held-out recall %.3f", c, threshold,
-                held.recall_at(threshold))
+    logger.info("buying-intent model %s: C=%s, threshold %.3f", target.name, tuning.c, tuning.threshold)
     return target
 
 

@@ -206,18 +206,17 @@ def print_mistakes(conversations: Sequence[Conversation], general: Sequence[Conv
 
 
 def held_out_report() -> None:
-    """The model's own development figures: each corpus writer predicted by the others."""
-    from bot.conversation.intent_model import choose_c, embed, english_corpus, training_offerings
+    """The model's development figures, as `lantern intent tune` recorded them."""
+    from bot.conversation.intent_model import TUNING_FILE, model_fingerprint, read_tuning
 
-    messages = english_corpus()
-    vectors = embed(messages)
-    c, held = choose_c(messages, vectors, training_offerings())
-    threshold = held.clear_threshold()
-    writers = sorted({m.writer for m in messages})
-    clear = sum(1 for m in messages if m.label == "clear")
-    print(f"corpus: {len(messages)} messages by {len(writers)} writers ({clear} clear); C={c}")
-    print(f"held out by writer: threshold {threshold:.3f} (zero false offers), recall {held.recall_at(threshold):.1%};"
-          f" at 0.5: recall {held.recall_at(0.5):.1%}, false offers {held.false_offers_at(0.5)}")
+    tuning = read_tuning()
+    if tuning is None:
+        print(f"no {TUNING_FILE.name}: run `lantern intent tune`")
+        return
+    current = "for this corpus" if tuning.fingerprint == model_fingerprint() else "STALE: not for this corpus"
+    print(f"tuning ({current}): {tuning.messages} messages by {tuning.writers} writers, C={tuning.c}; "
+          f"held out by writer, threshold {tuning.threshold} gives recall {tuning.held_out_recall:.1%} "
+          f"with {tuning.held_out_false_offers} false offers")
 
 
 def assessment_cost(texts: Sequence[str]) -> None:
@@ -248,12 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=("test", "dev"), default="test")
     parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--skip-held-out", action="store_true", help="don't refit the corpus by writer first")
     args = parser.parse_args(argv)
     settings = load_settings(home=PROJECT_HOME)
     train_if_changed(settings)
-    if not args.skip_held_out:
-        held_out_report()
+    held_out_report()
     if args.set == "test":
         digest = set_digest(frozen_files())
         recorded = recorded_digest()

@@ -19,7 +19,7 @@ from bot.conversation.buying_intent import (
     read_corpus_file,
     sentences,
 )
-from bot.conversation.intent_model import HeldOut, served_model, training_offerings
+from bot.conversation.intent_model import HeldOut, model_fingerprint, read_tuning, served_model, training_offerings
 from bot.knowledge.embeddings import shared_encoder
 from bot.knowledge.search import IntentLevel
 from bot.settings import Settings
@@ -168,3 +168,24 @@ def test_offerings_measure_closeness_to_service_pages() -> None:
     offerings = Offerings(offering=np.array([[1.0, 0.0]]), education=np.array([[0.0, 1.0]]))
     features = offerings.features(np.array([[0.8, 0.6]]))
     assert features[0].tolist() == pytest.approx([0.8, 0.6, 0.2])
+
+
+def test_the_committed_tuning_is_for_this_corpus() -> None:
+    """A corpus, encoder or knowledge-base change needs `lantern intent tune` (and a commit), or
+    every fresh install tunes for minutes at `lantern train`."""
+    tuning = read_tuning()
+    assert tuning is not None and tuning.fingerprint == model_fingerprint()
+    assert tuning.held_out_false_offers == 0 and 0.5 <= tuning.threshold < 1.0
+
+
+def test_a_compound_message_is_only_as_clear_as_its_clearest_sentence(model, offerings) -> None:  # type: ignore[no-untyped-def]
+    texts = ["we tried an seo plugin. does your team do local seo for clinics?"]
+    parts = sentences(texts[0])
+    whole = shared_encoder().encode(texts)
+    alone, _ = model.judge(texts, whole, [DialogueContext(BotPrompt.ASK_TRIED)], offerings, [None])
+    judged, evidence = model.judge(texts, whole, [DialogueContext(BotPrompt.ASK_TRIED)], offerings,
+                                   [shared_encoder().encode(parts)])
+    by_sentence, _ = model.judge(parts, shared_encoder().encode(parts), [DialogueContext(BotPrompt.ASK_TRIED)] * 2,
+                                 offerings, [None, None])
+    assert judged[0, 2] == pytest.approx(min(alone[0, 2], by_sentence[:, 2].max()))
+    assert parts[evidence[0]] == "does your team do local seo for clinics?"
