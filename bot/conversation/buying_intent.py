@@ -26,10 +26,11 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Iterable, Optional, Protocol, Sequence
+from typing import Any, Iterable, Optional, Protocol, Sequence
 
 import numpy as np
 import yaml
+from numpy.typing import NDArray
 from scipy import sparse
 
 from bot.conversation.language import looks_english
@@ -113,17 +114,17 @@ class LabelledMessage:
 
 
 class Encoder(Protocol):
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str]) -> NDArray[Any]: ...
 
-    def encode_query(self, text: str) -> np.ndarray: ...
+    def encode_query(self, text: str) -> NDArray[Any]: ...
 
 
 @dataclass(frozen=True)
 class Offerings:
     """Unit vectors of the knowledge base's embedded texts, split by whether the article sells."""
 
-    offering: np.ndarray  # (n, dim): texts of `service` and `pricing` articles
-    education: np.ndarray  # (m, dim): everything else
+    offering: NDArray[Any]  # (n, dim): texts of `service` and `pricing` articles
+    education: NDArray[Any]  # (m, dim): everything else
 
     @classmethod
     def from_index(cls, index: PassageIndex) -> "Offerings":
@@ -133,7 +134,7 @@ class Offerings:
         kinds = np.array([index.articles[n].kind in OFFERING_KINDS for n in owners], dtype=bool)
         return cls(index.dense.matrix[kinds], index.dense.matrix[~kinds])
 
-    def features(self, vectors: np.ndarray) -> np.ndarray:
+    def features(self, vectors: NDArray[Any]) -> NDArray[Any]:
         """(closest offering text, closest education text, their difference) per vector."""
         offering = (vectors @ self.offering.T).max(axis=1) if len(self.offering) else np.zeros(len(vectors))
         education = (vectors @ self.education.T).max(axis=1) if len(self.education) else np.zeros(len(vectors))
@@ -188,7 +189,7 @@ CUES = {name: re.compile(cue.pattern, re.IGNORECASE) for name, cue in CUES.items
 CUE_SCALE = 3.0  # so a cue's weight is cheap to learn next to tens of thousands of n-grams
 
 
-def _context_features(contexts: Sequence[DialogueContext], texts: Sequence[str]) -> np.ndarray:
+def _context_features(contexts: Sequence[DialogueContext], texts: Sequence[str]) -> NDArray[Any]:
     rows = np.zeros((len(contexts), len(_CONTEXTS) + 1 + len(CUES)), dtype=np.float32)
     for row, (context, text) in enumerate(zip(contexts, texts)):
         prompt = BotPrompt.ASK_SYMPTOMS if context.bot_prompt in _DISCOVERY else context.bot_prompt
@@ -208,7 +209,9 @@ class BuyingIntentModel:
     score is the lower of the two: an offer needs both to agree.
     """
 
-    def __init__(self, word_ngrams, char_ngrams, classifier, veto, threshold: float, fingerprint: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, word_ngrams: Any, char_ngrams: Any, classifier: Any, veto: Any, threshold: float, fingerprint: str
+    ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
         self.classifier = classifier
@@ -220,7 +223,7 @@ class BuyingIntentModel:
 
     @staticmethod
     def design(
-        word_ngrams, char_ngrams, texts: Sequence[str], vectors: np.ndarray,  # type: ignore[no-untyped-def]
+        word_ngrams: Any, char_ngrams: Any, texts: Sequence[str], vectors: NDArray[Any],
         contexts: Sequence[DialogueContext], offerings: Offerings,
     ) -> sparse.csr_matrix:
         """The classifiers' input rows: n-grams, embedding, context, closeness to the offering."""
@@ -235,12 +238,12 @@ class BuyingIntentModel:
         )
 
     def scores(
-        self, texts: Sequence[str], vectors: np.ndarray, contexts: Sequence[DialogueContext], offerings: Offerings
-    ) -> np.ndarray:
+        self, texts: Sequence[str], vectors: NDArray[Any], contexts: Sequence[DialogueContext], offerings: Offerings
+    ) -> NDArray[Any]:
         """Per message: P per class in `CLASSES` order, except that the `clear` column holds the
         clear score (the lower of the classifier's P(clear) and the veto's)."""
         x = self.design(self.word_ngrams, self.char_ngrams, texts, vectors, contexts, offerings)
-        probabilities = self.classifier.predict_proba(x)[:, self._order]
+        probabilities: NDArray[Any] = np.asarray(self.classifier.predict_proba(x))[:, self._order]
         clear = CLASSES.index("clear")
         probabilities[:, clear] = np.minimum(probabilities[:, clear], self.veto.predict_proba(x)[:, self._veto_clear])
         return probabilities
@@ -248,11 +251,11 @@ class BuyingIntentModel:
     def judge(
         self,
         texts: Sequence[str],
-        vectors: np.ndarray,
+        vectors: NDArray[Any],
         contexts: Sequence[DialogueContext],
         offerings: Offerings,
-        sentence_vectors: Sequence[Optional[np.ndarray]],
-    ) -> tuple[np.ndarray, list[int]]:
+        sentence_vectors: Sequence[Optional[NDArray[Any]]],
+    ) -> tuple[NDArray[Any], list[int]]:
         """`scores` per message, with a message of several sentences clear only as far as its
         clearest sentence is too ("we tried a plugin. do you do local seo?" is two things, and
         neither asks to buy); and the number of that sentence, the evidence, per message.
@@ -281,9 +284,12 @@ class BuyingIntentModel:
             return IntentAssessment(IntentLevel.NONE, None, 0.0, "not English: intent is judged in English only")
         parts = sentences(text)
         vector = encoder.encode_query(text)[None, :]
-        parts_vectors = encoder.encode(parts) if len(parts) > 1 else None
-        judged, evidence = self.judge([text], vector, [context], offerings, [parts_vectors])
+        judged, evidence = self.judge([text], vector, [context], offerings, [None])
         none, interest, clear, elsewhere = (float(v) for v in judged[0])
+        if len(parts) > 1 and (clear >= self.threshold or interest + clear >= max(none, elsewhere)):
+            # Its sentences only matter for an offer or for the evidence: embedded only then.
+            judged, evidence = self.judge([text], vector, [context], offerings, [encoder.encode(parts)])
+            none, interest, clear, elsewhere = (float(v) for v in judged[0])
         said = parts[evidence[0]]
         if clear >= self.threshold:
             return IntentAssessment(IntentLevel.CLEAR, said, clear, f"clear score {clear:.2f} >= {self.threshold:.2f}")
@@ -298,7 +304,7 @@ class BuyingIntentModel:
 
 def fit(
     examples: Sequence[LabelledMessage],
-    vectors: np.ndarray,
+    vectors: NDArray[Any],
     offerings: Offerings,
     threshold: float = 1.0,
     c: float = 16.0,

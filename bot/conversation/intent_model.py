@@ -21,15 +21,14 @@ import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import yaml
+from numpy.typing import NDArray
 
-from bot.conversation.language import looks_english
 from bot.conversation.buying_intent import (
     CLASSES,
-    sentences,
     CORPUS_DIR,
     BuyingIntentModel,
     LabelledMessage,
@@ -37,7 +36,9 @@ from bot.conversation.buying_intent import (
     corpus_fingerprint,
     fit,
     load_corpus,
+    sentences,
 )
+from bot.conversation.language import looks_english
 
 logger = logging.getLogger(__name__)
 # Held-out messages without clear intent must all stay below the threshold; this margin
@@ -54,7 +55,7 @@ class HeldOut:
     """Leave-one-writer-out predictions: P per class for every corpus message."""
 
     messages: list[LabelledMessage]
-    probabilities: np.ndarray  # (n, len(CLASSES))
+    probabilities: NDArray[Any]  # (n, len(CLASSES))
 
     def clear_threshold(self) -> float:
         """Lowest threshold with zero false offers on these held-out messages.
@@ -70,7 +71,7 @@ class HeldOut:
     def recall_at(self, threshold: float) -> float:
         p_clear = self.probabilities[:, CLASSES.index("clear")]
         positives = [p for p, m in zip(p_clear, self.messages) if m.label == "clear" and m.context.assessed]
-        return sum(p >= threshold for p in positives) / max(len(positives), 1)
+        return float(sum(p >= threshold for p in positives) / max(len(positives), 1))
 
     def false_offers_at(self, threshold: float) -> int:
         p_clear = self.probabilities[:, CLASSES.index("clear")]
@@ -104,20 +105,20 @@ def training_offerings(encoder_kb_dir: Optional[Path] = None) -> Offerings:
     return Offerings.from_index(hybrid_index_of(load_knowledge_base(encoder_kb_dir or training_kb_dir())))
 
 
-def embed(messages: Sequence[LabelledMessage]) -> np.ndarray:
+def embed(messages: Sequence[LabelledMessage]) -> NDArray[Any]:
     from bot.knowledge.embeddings import shared_encoder
 
     return shared_encoder().encode([m.text for m in messages])
 
 
-def embed_sentences(messages: Sequence[LabelledMessage]) -> list[Optional[np.ndarray]]:
+def embed_sentences(messages: Sequence[LabelledMessage]) -> list[Optional[NDArray[Any]]]:
     """Per message, its sentences' embeddings when it has several (`BuyingIntentModel.judge`)."""
     from bot.knowledge.embeddings import shared_encoder
 
     split = [sentences(m.text) for m in messages]
     flat = [s for parts in split if len(parts) > 1 for s in parts]
     vectors = shared_encoder().encode(flat) if flat else np.zeros((0, 1))
-    out: list[Optional[np.ndarray]] = []
+    out: list[Optional[NDArray[Any]]] = []
     start = 0
     for parts in split:
         if len(parts) > 1:
@@ -130,10 +131,10 @@ def embed_sentences(messages: Sequence[LabelledMessage]) -> list[Optional[np.nda
 
 def held_out_predictions(
     messages: Sequence[LabelledMessage],
-    vectors: np.ndarray,
+    vectors: NDArray[Any],
     offerings: Offerings,
     c: float,
-    sentence_vectors: Optional[Sequence[Optional[np.ndarray]]] = None,
+    sentence_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
 ) -> HeldOut:
     """Each writer's messages judged by a model fitted on the other writers'."""
     sentence_vectors = sentence_vectors if sentence_vectors is not None else embed_sentences(messages)
@@ -150,7 +151,7 @@ def held_out_predictions(
     return HeldOut(list(messages), probabilities)
 
 
-def choose_c(messages: Sequence[LabelledMessage], vectors: np.ndarray, offerings: Offerings) -> tuple[float, HeldOut]:
+def choose_c(messages: Sequence[LabelledMessage], vectors: NDArray[Any], offerings: Offerings) -> tuple[float, HeldOut]:
     """The regularisation whose held-out recall is best at its own zero-false-offer threshold."""
     best: Optional[tuple[float, float, HeldOut]] = None
     sentence_vectors = embed_sentences(messages)

@@ -3,7 +3,6 @@ wrong (issue 12), and every button of every question answered as the answer it n
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import pytest
