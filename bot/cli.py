@@ -205,7 +205,8 @@ def cmd_handoff_release(args: argparse.Namespace, settings: Settings) -> int:
     if not handoff.active:
         print(f"live handoff #{args.id} is already {handoff.state} ({handoff.end_reason}); nothing to release")
         return 0
-    events = [{"event": "resume"},
+    # As bot/rasa_integration/conversations.py `resumed()`: a listen, then resume.
+    events = [{"event": "action", "name": "action_listen"}, {"event": "resume"},
               {"event": "bot", "text": live_messages.released(), "metadata": {live_messages.NOTICE_KEY: "back"}}]
     url = f"{settings.rasa_url}/conversations/{quote(handoff.conversation_id, safe='')}/tracker/events"
     try:

@@ -226,8 +226,8 @@ class ActionCreateLead(LanternAction):
         if contact.follow_up == CHAT_NOW and settings.live_handoff_enabled and hours.is_open(now):
             handoff_id = self._ask_for_a_rep(tracker, lead_id, contact, brief)
             if handoff_id is not None:
-                minutes = max(1, round(settings.handoff_wait_seconds / 60))
-                dispatcher.utter_message(response="utter_live_handoff_waiting", minutes=minutes)
+                dispatcher.utter_message(response="utter_live_handoff_waiting",
+                                         wait=live_messages.duration(settings.handoff_wait_seconds))
                 return {**reset, slots.LEAD_ID: str(lead_id), slots.LIVE_HANDOFF_ID: str(handoff_id)}
             contact = Contact(contact.name, contact.email, contact.company, "email")  # Slack is unreachable
         expectation = reply_expectation(hours, now, contact.follow_up)
@@ -249,7 +249,7 @@ class ActionCreateLead(LanternAction):
         transcript = Announcement.from_settings(settings).transcript_url(tracker.sender_id)
         message = live_messages.waiting_for_rep(
             handoff.id, slack_blocks(lead_id, contact, brief, transcript), visitor_channel,
-            max(1, round(settings.handoff_wait_seconds / 60)),
+            live_messages.duration(settings.handoff_wait_seconds),
         )
         try:
             ts = api.post(channel, message["text"], message["blocks"])

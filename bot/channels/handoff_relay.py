@@ -65,8 +65,8 @@ class HandoffRelay:
         return self.settings.db_url
 
     @property
-    def wait_minutes(self) -> int:
-        return max(1, round(self.settings.handoff_wait_seconds / 60))
+    def wait(self) -> str:
+        return live_messages.duration(self.settings.handoff_wait_seconds)
 
     async def _slack(self, method: str, **args: Any) -> Optional[dict[str, Any]]:
         """A Slack call off the event loop; a failure is logged, never raised into a turn."""
@@ -151,7 +151,7 @@ class HandoffRelay:
                               + " Nothing written here reaches the visitor any more.")
         text = live_messages.back_after_close(name) if closing else live_messages.back_after_hand_back(name)
         notice = "closed" if closing else "back"
-        await self._tell_visitor(handoff, [resumed(), bot_message(text, {live_messages.NOTICE_KEY: notice})])
+        await self._tell_visitor(handoff, [*resumed(), bot_message(text, {live_messages.NOTICE_KEY: notice})])
 
     async def _update_brief(self, handoff: live.Handoff, how: str) -> None:
         if not (handoff.slack_channel and handoff.slack_ts):
@@ -218,12 +218,12 @@ class HandoffRelay:
         expired = await asyncio.to_thread(live.time_out_expired, self.db_url, self.settings.handoff_wait_seconds)
         for handoff in expired:
             email = await asyncio.to_thread(lead_email, self.settings, handoff.lead_id)
-            await self._update_brief(handoff, f":hourglass: *Nobody took it within {self.wait_minutes} min.* "
+            await self._update_brief(handoff, f":hourglass: *Nobody took it within {self.wait}.* "
                                               "The visitor was told and offered email.")
             if handoff.slack_channel and handoff.slack_ts:
                 await self._slack("chat.postMessage", channel=handoff.slack_channel, thread_ts=handoff.slack_ts,
-                                  text=live_messages.timeout_ping(self.wait_minutes, email))
-            await self._tell_visitor(handoff, [resumed(), bot_message(
+                                  text=live_messages.timeout_ping(self.wait, email))
+            await self._tell_visitor(handoff, [*resumed(), bot_message(
                 live_messages.nobody_came(email), {live_messages.NOTICE_KEY: "timed_out"})])
 
     def in_background(self, work: Any) -> None:

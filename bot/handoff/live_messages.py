@@ -25,6 +25,14 @@ THREAD_INTRO = (
 )
 
 
+def duration(seconds: int) -> str:
+    """A wait as people say it: "3 minutes", "1 minute", "45 seconds"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def is_note(text: str) -> bool:
     """An internal note in the thread: never relayed to the visitor."""
     return text.lstrip().lower().startswith(NOTE_PREFIX)
@@ -48,10 +56,10 @@ def _with_status(brief: dict[str, Any], status: str, elements: Optional[list[dic
     return {"text": f"{status} {brief.get('text', '')}".strip(), "blocks": blocks}
 
 
-def waiting_for_rep(handoff_id: int, brief: dict[str, Any], visitor_channel: str, wait_minutes: int) -> dict[str, Any]:
+def waiting_for_rep(handoff_id: int, brief: dict[str, Any], visitor_channel: str, wait: str) -> dict[str, Any]:
     status = (
         f":speech_balloon: *The visitor is waiting to chat now* (on {visitor_channel}). "
-        f"If nobody takes it within {wait_minutes} min, they are told so and offered email."
+        f"If nobody takes it within {wait}, they are told so and offered email."
     )
     return _with_status(brief, status, [_button("Take this conversation", TAKE, handoff_id, "primary")])
 
@@ -95,9 +103,9 @@ def already_taken(rep_name: Optional[str], state: str) -> str:
     return "Too late to take this one: nobody took it in time and the visitor was offered email instead."
 
 
-def timeout_ping(wait_minutes: int, email: Optional[str]) -> str:
+def timeout_ping(wait: str, email: Optional[str]) -> str:
     follow = f" Please follow up by email ({email})." if email else " Please follow up from the lead."
-    return f"<!here> Nobody took this conversation within {wait_minutes} min; the visitor was told.{follow}"
+    return f"<!here> Nobody took this conversation within {wait}; the visitor was told.{follow}"
 
 
 # The visitor's side.

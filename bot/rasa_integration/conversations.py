@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from rasa.shared.core.events import BotUttered, ConversationResumed, Event
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
@@ -19,9 +19,14 @@ def bot_message(text: str, metadata: Optional[dict[str, Any]] = None) -> Event:
     return BotUttered(text, data={}, metadata=metadata or {})
 
 
-def resumed() -> Event:
-    """Rasa's "the bot may answer again" (after ConversationPaused)."""
-    return ConversationResumed()
+def resumed() -> list[Event]:
+    """Rasa's "the bot may answer again" (after ConversationPaused).
+
+    Preceded by `action_listen`: the action that paused the conversation was the last one
+    run, and Rasa's policies (rules above all) expect the next message after a listen, as
+    in every other turn; without it they predict nothing for the visitor's next message.
+    """
+    return [ActionExecuted("action_listen"), ConversationResumed()]
 
 
 async def append_to_conversation(agent: Any, conversation_id: str, events: Iterable[Event]) -> DialogueStateTracker:

@@ -62,7 +62,7 @@ def test_chat_now_posts_the_brief_with_a_take_button_and_pauses_the_bot(indexed_
         events = asyncio.run(ActionCreateLead(settings).run(dispatcher, tracker, {}))
         (brief,) = fake.posts("CSALES")[:1]
         intro = fake.posts("CSALES")[1]
-    assert responses(dispatcher) == ["utter_live_handoff_waiting"] and dispatcher.messages[0]["minutes"] == 2
+    assert responses(dispatcher) == ["utter_live_handoff_waiting"] and dispatcher.messages[0]["wait"] == "2 minutes"
     assert events[-1] == {"event": "pause", "timestamp": None}
     handoff = live.active_handoff(indexed_db, "visitor-live")
     assert handoff is not None and handoff.state == live.WAITING and handoff.slack_channel == "CSALES"

@@ -68,7 +68,8 @@ def running_fake_slack() -> Iterator[FakeSlack]:
                 args = dict(parse_qsl(body))
             method = self.path.split("?")[0].rsplit("/", 1)[-1]  # /api/chat.postMessage
             with state.lock:
-                state.calls.append({"method": method, "token": _bearer(self.headers.get("Authorization")), "args": args})
+                state.calls.append({"method": method, "token": _bearer(self.headers.get("Authorization")), "args": args,
+                                    "at": time.time()})
             answer: dict[str, Any] = {"ok": True}
             if method == "chat.postMessage":
                 answer.update(channel=args.get("channel"), ts=f"{time.time():.6f}")

@@ -115,7 +115,7 @@ def test_internal_notes_are_told_apart_by_their_prefix(text: str, note: bool) ->
 
 def test_the_slack_messages_carry_the_buttons_the_relay_reads() -> None:
     brief = {"text": "New lead #3", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "New lead #3"}}]}
-    waiting = live_messages.waiting_for_rep(9, brief, "widget", 3)
+    waiting = live_messages.waiting_for_rep(9, brief, "widget", "3 minutes")
     (take,) = waiting["blocks"][-1]["elements"]
     assert (take["action_id"], take["value"], take["text"]["text"]) == (live_messages.TAKE, "9", "Take this conversation")
     taken = live_messages.taken(waiting, "Dana")
@@ -125,3 +125,4 @@ def test_the_slack_messages_carry_the_buttons_the_relay_reads() -> None:
     assert [(b["action_id"], b["text"]["text"]) for b in controls] == [
         (live_messages.HAND_BACK, "Hand back to Lantern"), (live_messages.CLOSE, "Close")]
     assert "`note:`" in live_messages.THREAD_INTRO
+    assert [live_messages.duration(s) for s in (180, 60, 10, 1)] == ["3 minutes", "60 seconds", "10 seconds", "1 second"]
