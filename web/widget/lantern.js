@@ -305,7 +305,7 @@
 
   function showMode(message) {
     if (message.notice === "joined") {
-      mode.textContent = "You're chatting with " + (message.rep || "a person") + ", a person from the team";
+      mode.textContent = message.rep ? "You're chatting with " + message.rep + ", a person" : "You're chatting with a person";
       mode.hidden = false;
       typing.hidden = true;
     } else if (message.notice) {
