@@ -92,7 +92,8 @@ class HandoffRelay:
         thread_ts = parts[3] if len(parts) == 4 else None  # slack:user:channel:thread
         output = self.slack_output(channel, thread_ts)
         for message in messages:
-            rep = (message.metadata or {}).get(live_messages.REP_KEY)
+            metadata = message.metadata or {}
+            rep = None if metadata.get(live_messages.NOTICE_KEY) else metadata.get(live_messages.REP_KEY)
             text = f"*{rep['name']}:* {message.text}" if rep else message.text
             await output.send_text_message(channel, text)
 

@@ -131,6 +131,8 @@ class LanternSlackInput(SlackInputBase):
             if isinstance(incoming, HandoffClick):
                 if relay is None:
                     return response.json({"ok": True, "ignored": "live handoff is off (LANTERN_SALES_CHANNEL)"})
+                if incoming.channel != self.settings.sales_channel:
+                    return response.json({"ok": True, "ignored": "handoff buttons count only in the sales channel"})
                 relay.agent = relay.agent or request.app.ctx.agent
                 relay.in_background(relay.on_click(incoming))
                 return response.json({"ok": True})
