@@ -323,3 +323,20 @@ def test_nobody_takes_it_the_visitor_is_told_and_the_channel_pinged(stack: Stack
     fake.wait_for("chat.postEphemeral", lambda a: a["text"].startswith("Too late to take this one"))
     assert live.get_handoff(stack.settings.db_url, handoff.id).state == live.WITH_BOT  # type: ignore[union-attr]
     assert stack.texts(visitor, "why do emails end up in spam anyway?")  # the bot is back
+
+
+def test_the_rep_closes_the_chat_and_lantern_says_so(stack: Stack, fake: FakeSlack) -> None:
+    visitor = f"rest-{uuid.uuid4().hex[:8]}"
+    handoff = rest_to_chat_now(stack, visitor)
+    rep_clicks(stack, "UDANA", live_messages.TAKE, handoff.id)
+    wait_until(lambda: any("Dana from Copperleaf Digital joined" in t for t in bot_texts(stack, visitor)), "the joined notice")
+    rep_clicks(stack, "USAM", live_messages.CLOSE, handoff.id)  # not hers to close
+    fake.wait_for("chat.postEphemeral", lambda a: a["user"] == "USAM" and a["text"].startswith("Only Dana can end"))
+    rep_clicks(stack, "UDANA", live_messages.CLOSE, handoff.id)
+    wait_until(lambda: "Dana ended the chat. Lantern is back if you need anything else." in bot_texts(stack, visitor),
+               "the visitor told")
+    closed = live.get_handoff(stack.settings.db_url, handoff.id)
+    assert closed is not None and closed.state == live.CLOSED
+    wait_until(lambda: any(u["ts"] == handoff.slack_ts and "Closed by Dana" in u["text"] for u in fake.of("chat.update")),
+               "the brief updated")
+    assert len(stack.say(visitor, "why do emails end up in spam anyway?")) > 1  # the notice, then the bot's answer
