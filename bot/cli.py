@@ -175,7 +175,7 @@ def cmd_handoff_list(args: argparse.Namespace, settings: Settings) -> int:
     if not handoffs:
         print("no live handoffs yet")
     for h in handoffs:
-        who = f"with {h.rep_name} ({h.rep_id})" if h.rep_id else "nobody took it"
+        who = f"rep {h.rep_name} ({h.rep_id})" if h.rep_id else "nobody took it"
         ended = f"ended {h.ended_at:%Y-%m-%d %H:%M} ({h.end_reason})" if h.ended_at else "ongoing"
         print(f"#{h.id}  {h.state:<16} since {h.requested_at:%Y-%m-%d %H:%M:%S}  {h.conversation_id} "
               f"via {h.visitor_channel}, lead #{h.lead_id}  {who}  taken after {_ago(h.taken_at, h.requested_at)}, "
@@ -213,7 +213,9 @@ def cmd_handoff_release(args: argparse.Namespace, settings: Settings) -> int:
         answer = requests.post(url, params={"token": settings.api_token or ""}, json=events, timeout=10)
         answer.raise_for_status()
     except requests.RequestException as error:
-        print(f"could not resume the conversation through the Rasa server at {settings.rasa_url}: {error}; "
+        # Not the error's text: its URL carries the API token.
+        status = f"HTTP {error.response.status_code}" if error.response is not None else error.__class__.__name__
+        print(f"could not resume the conversation through the Rasa server at {settings.rasa_url} ({status}); "
               "nothing was changed", file=sys.stderr)
         return 1
     released = live.release(settings.db_url, handoff.id)

@@ -290,7 +290,7 @@ def test_the_relay_goes_on_across_a_rasa_restart_and_release_frees_the_conversat
     listed = lantern(stack, "handoff", "list")
     assert listed.returncode == 0, listed.stderr
     line = next(row for row in listed.stdout.splitlines() if row.startswith(f"#{handoff.id} "))
-    assert "with_rep" in line and "Dana (UDANA)" in line and visitor in line and "ongoing" in line
+    assert "with_rep" in line and "rep Dana (UDANA)" in line and visitor in line and "ongoing" in line
 
     released = lantern(stack, "handoff", "release", str(handoff.id))
     assert released.returncode == 0, released.stderr
