@@ -9,6 +9,7 @@ import secrets
 import signal
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -188,6 +189,75 @@ def cmd_leads_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _ago(moment: Optional[datetime], since: datetime) -> str:
+    return "-" if moment is None else f"{(moment - since).total_seconds():.0f} s"
+
+
+def cmd_handoff_list(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.handoff.live import figures, list_handoffs
+
+    handoffs = list_handoffs(settings.db_url, limit=args.limit)
+    if not handoffs:
+        print("no live handoffs yet")
+    for h in handoffs:
+        who = f"rep {h.rep_name} ({h.rep_id})" if h.rep_id else "nobody took it"
+        ended = f"ended {h.ended_at:%Y-%m-%d %H:%M} ({h.end_reason})" if h.ended_at else "ongoing"
+        print(f"#{h.id}  {h.state:<16} since {h.requested_at:%Y-%m-%d %H:%M:%S}  {h.conversation_id} "
+              f"via {h.visitor_channel}, lead #{h.lead_id}  {who}  taken after {_ago(h.taken_at, h.requested_at)}, "
+              f"first reply after {_ago(h.first_reply_at, h.requested_at)}  {ended}")
+    f = figures(settings.db_url)
+    if f.requested:
+        def median(value: Optional[float]) -> str:
+            return "-" if value is None else f"{value:.0f} s"
+        print(f"{f.requested} requested, {f.taken} taken, {f.timed_out} timed out; median time to take "
+              f"{median(f.median_seconds_to_take)}, to the first rep reply {median(f.median_seconds_to_first_reply)}")
+    return 0
+
+
+def cmd_handoff_release(args: argparse.Namespace, settings: Settings) -> int:
+    """Give a stuck conversation back to the bot: Rasa resumes it, the database and Slack follow."""
+    from urllib.parse import quote
+
+    import requests
+
+    from bot.handoff import live, live_messages
+    from bot.handoff.slack_api import SlackApi, SlackApiError
+
+    handoff = live.get_handoff(settings.db_url, args.id)
+    if handoff is None:
+        print(f"no live handoff #{args.id}", file=sys.stderr)
+        return 1
+    if not handoff.active:
+        print(f"live handoff #{args.id} is already {handoff.state} ({handoff.end_reason}); nothing to release")
+        return 0
+    # As bot/rasa_integration/conversations.py `resumed()`: a listen, then resume.
+    events = [{"event": "action", "name": "action_listen"}, {"event": "resume"},
+              {"event": "bot", "text": live_messages.released(), "metadata": {live_messages.NOTICE_KEY: "back"}}]
+    url = f"{settings.rasa_url}/conversations/{quote(handoff.conversation_id, safe='')}/tracker/events"
+    try:
+        answer = requests.post(url, params={"token": settings.api_token or ""}, json=events, timeout=10)
+        answer.raise_for_status()
+    except requests.RequestException as error:
+        # Not the error's text: its URL carries the API token.
+        status = f"HTTP {error.response.status_code}" if error.response is not None else error.__class__.__name__
+        print(f"could not resume the conversation through the Rasa server at {settings.rasa_url} ({status}); "
+              "nothing was changed", file=sys.stderr)
+        return 1
+    released = live.release(settings.db_url, handoff.id)
+    if released is None:
+        print(f"live handoff #{args.id} ended meanwhile; the conversation is with the bot")
+        return 0
+    if settings.slack_enabled and handoff.slack_channel and handoff.slack_ts:
+        api = SlackApi(settings.slack_bot_token or "", settings.slack_api_url)
+        try:
+            api.post(handoff.slack_channel, "Released to Lantern from the command line: nothing written here "
+                     "reaches the visitor any more.", thread_ts=handoff.slack_ts)
+        except SlackApiError as error:
+            print(f"released, but Slack was not told: {error}", file=sys.stderr)
+    print(f"live handoff #{handoff.id} released: {handoff.conversation_id} is with the bot again")
+    return 0
+
+
 def cmd_insights_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from bot.insights import recent_content_gaps
 
@@ -356,6 +426,16 @@ def build_parser() -> argparse.ArgumentParser:
     leads_show = leads.add_parser("show", help="one lead with its brief")
     leads_show.add_argument("id", type=int)
     leads_show.set_defaults(func=cmd_leads_show)
+
+    handoff = commands.add_parser("handoff", help="live handoffs to reps in Slack").add_subparsers(
+        dest="handoff_command", required=True
+    )
+    handoff_list = handoff.add_parser("list", help="live handoffs: waiting, with whom, since when, ended")
+    handoff_list.add_argument("--limit", type=int, default=50)
+    handoff_list.set_defaults(func=cmd_handoff_list)
+    handoff_release = handoff.add_parser("release", help="give a stuck conversation back to the bot")
+    handoff_release.add_argument("id", type=int)
+    handoff_release.set_defaults(func=cmd_handoff_release)
 
     insights = commands.add_parser("insights", help="what visitors tell the marketing team").add_subparsers(
         dest="insights_command", required=True

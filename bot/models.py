@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import declarative_base
 
 Base: Any = declarative_base()
@@ -138,3 +138,41 @@ class SlackEventReceipt(Base):
 
     event_id = Column(String(255), primary_key=True)
     received_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class LiveHandoff(Base):
+    """One live handoff of a conversation to a rep, from "Chat now" until the bot has it back.
+
+    The conversation's state is its latest row's `state` (no row: with the bot).
+    """
+
+    __tablename__ = "live_handoffs"
+    __table_args__ = (Index("ix_live_handoffs_thread", "slack_channel", "slack_ts"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    visitor_channel = Column(String(64), nullable=False)
+    lead_id = Column(Integer, nullable=True)
+    state = Column(String(20), nullable=False, index=True)
+    rep_id = Column(String(64), nullable=True)
+    rep_name = Column(Text, nullable=True)
+    slack_channel = Column(String(64), nullable=True)
+    slack_ts = Column(String(64), nullable=True)
+    requested_at = Column(DateTime(timezone=True), nullable=False)
+    taken_at = Column(DateTime(timezone=True), nullable=True)
+    first_reply_at = Column(DateTime(timezone=True), nullable=True)
+    ended_at = Column(DateTime(timezone=True), nullable=True)
+    end_reason = Column(String(20), nullable=True)
+
+
+class LiveHandoffTransition(Base):
+    """A change of hands: from which state to which, when, and who made it."""
+
+    __tablename__ = "live_handoff_transitions"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    handoff_id = Column(Integer, ForeignKey("live_handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    from_state = Column(String(20), nullable=False)
+    to_state = Column(String(20), nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False)
+    by = Column(Text, nullable=False)

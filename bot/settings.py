@@ -49,6 +49,10 @@ class Settings:
     slack_bot_token: Optional[str] = None
     slack_signing_secret: Optional[str] = None
     slack_api_url: str = "https://slack.com/api/"
+    # Live handoff (docs/handoff.md): the Slack channel reps work in, and how long a visitor
+    # who chose "Chat now" waits for a rep before being told honestly that nobody came.
+    sales_channel: Optional[str] = None
+    handoff_wait_seconds: int = 180
     # Which of the Rasa internals patches to apply (bot/rasa_integration): all, none or a list.
     rasa_patches: str = "all"
 
@@ -82,6 +86,11 @@ class Settings:
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def live_handoff_enabled(self) -> bool:
+        """"Chat now" reaches a person only through the Slack app and a sales channel."""
+        return bool(self.slack_enabled and self.sales_channel)
 
     @property
     def env_file(self) -> Path:
@@ -167,6 +176,8 @@ def load_settings(
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         slack_api_url=env.get("LANTERN_SLACK_API_URL") or _default("slack_api_url"),
         rasa_patches=env.get("LANTERN_RASA_PATCHES") or _default("rasa_patches"),
+        sales_channel=env.get("LANTERN_SALES_CHANNEL") or None,
+        handoff_wait_seconds=_int(env, "LANTERN_HANDOFF_WAIT", _default("handoff_wait_seconds")),
     )
 
 

@@ -107,3 +107,25 @@ def test_lantern_refuses_to_start_on_a_bad_schedule(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "configuration error: LANTERN_BUSINESS_HOURS" in result.stderr
+
+
+def test_handoff_list_and_a_release_that_cannot_reach_rasa_changes_nothing(
+    capsys: pytest.CaptureFixture, cli_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.handoff import live
+    from bot.settings import get_settings
+
+    assert run_cli(capsys, "handoff", "list")[1] == "no live handoffs yet\n"
+    handoff = live.request_live(cli_db, "visitor-cli", "widget", 4)
+    live.take(cli_db, handoff.id, "UDANA", "Dana")
+    code, out, _ = run_cli(capsys, "handoff", "list")
+    assert code == 0 and f"#{handoff.id}  with_rep" in out and "rep Dana (UDANA)" in out and "ongoing" in out
+    assert "1 requested, 1 taken, 0 timed out" in out
+
+    monkeypatch.setenv("LANTERN_RASA_PORT", "9")  # nothing listens: Rasa can't resume the conversation
+    monkeypatch.setenv("LANTERN_API_TOKEN", "t0ps3cret")
+    get_settings.cache_clear()
+    code, _, err = run_cli(capsys, "handoff", "release", str(handoff.id))
+    assert code == 1 and "nothing was changed" in err and "t0ps3cret" not in err
+    assert live.get_handoff(cli_db, handoff.id).state == live.WITH_REP  # type: ignore[union-attr]
+    assert run_cli(capsys, "handoff", "release", "404")[0] == 1

@@ -44,3 +44,14 @@ def test_cors_origins_are_a_comma_separated_list(tmp_path: Path) -> None:
         environ={"LANTERN_CORS_ORIGINS": "https://a.example, https://b.example,"}, home=tmp_path
     )
     assert settings.cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_live_handoff_needs_the_slack_app_and_a_sales_channel(tmp_path: Path) -> None:
+    off = load_settings(environ={"LANTERN_SALES_CHANNEL": "C1"}, home=tmp_path)
+    assert not off.live_handoff_enabled and off.handoff_wait_seconds == 180
+    slack = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    assert not load_settings(environ=slack, home=tmp_path).live_handoff_enabled
+    on = load_settings(environ={**slack, "LANTERN_SALES_CHANNEL": "C1", "LANTERN_HANDOFF_WAIT": "45"}, home=tmp_path)
+    assert on.live_handoff_enabled and on.sales_channel == "C1" and on.handoff_wait_seconds == 45
+    with pytest.raises(SettingsError, match="LANTERN_HANDOFF_WAIT"):
+        load_settings(environ={"LANTERN_HANDOFF_WAIT": "soon"}, home=tmp_path)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,15 +27,18 @@ from bot.actions.offer import FEEDBACK_QUESTION, OFFER, assess, last_bot_respons
 from bot.actions.slots import LEAD_SLOTS
 from bot.actions.teach import ActionNextBest
 from bot.conversation.discovery import SKIPPED, given
-from bot.handoff.brief import ArticleRead, Contact, LeadBrief
-from bot.handoff.business_hours import BusinessHours, reply_expectation
+from bot.handoff import live, live_messages
+from bot.handoff.brief import ArticleRead, Contact, LeadBrief, slack_blocks
+from bot.handoff.business_hours import BusinessHours, reply_expectation, team_back
 from bot.handoff.contact import check_company, check_email, check_follow_up, check_name
 from bot.handoff.leads import Announcement, create_lead
+from bot.handoff.slack_api import SlackApi, SlackApiError
 from bot.insights import feedback_in_conversation
 from bot.knowledge.index_store import IndexNotBuilt, load_live_index
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+CHAT_NOW = "chat now"
 _CANCEL_WORDS = ("cancel", "never mind", "nevermind", "forget it", "changed my mind", "not now", "stop")
 
 
@@ -59,6 +63,32 @@ class ActionAffirmOrDeny(LanternAction):
             return {slots.HANDOFF_ACCEPTED: False, **follow_up.act(dispatcher, tracker, domain)}
         dispatcher.utter_message(response="utter_what_problem")
         return {slots.HANDOFF_ACCEPTED: False}
+
+
+def _hours(settings: Settings) -> BusinessHours:
+    return BusinessHours.parse(settings.business_hours, settings.timezone)
+
+
+def live_chat_closed(settings: Settings) -> Optional[str]:
+    """When live chat is set up but the team is out: when they are back. None otherwise."""
+    if not settings.live_handoff_enabled:
+        return None
+    hours, now = _hours(settings), datetime.now(timezone.utc)
+    return None if hours.is_open(now) else team_back(hours, now)
+
+
+class ActionAskLeadFollowUp(LanternAction):
+    """The lead form's follow-up question: "Chat now" is offered only while someone can chat."""
+
+    action_name = "action_ask_lead_follow_up"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:
+        back = live_chat_closed(self.settings)
+        if back is None:
+            dispatcher.utter_message(response="utter_ask_lead_follow_up")
+        else:
+            dispatcher.utter_message(response="utter_ask_lead_follow_up_team_out", back=back)
+        return {}
 
 
 class ValidateLeadForm(Configured, FormValidationAction):
@@ -117,8 +147,14 @@ class ValidateLeadForm(Configured, FormValidationAction):
     ) -> Dict[Text, Any]:
         clicked = button_payload(tracker, "utter_ask_lead_follow_up", self.domain_file) if value else None
         if clicked is not None:  # "Chat now" is an answer, not a cancellation
-            return {slots.LEAD_FOLLOW_UP: check_follow_up(clicked).value}
-        return self._checked(slots.LEAD_FOLLOW_UP, value, dispatcher, tracker, check_follow_up)
+            checked = {slots.LEAD_FOLLOW_UP: check_follow_up(clicked).value}
+        else:
+            checked = self._checked(slots.LEAD_FOLLOW_UP, value, dispatcher, tracker, check_follow_up)
+        back = live_chat_closed(self.settings) if checked.get(slots.LEAD_FOLLOW_UP) == CHAT_NOW else None
+        if back is not None:  # typed, or clicked on an old question: nobody is in to chat
+            dispatcher.utter_message(response="utter_live_chat_team_out", back=back)
+            return {slots.LEAD_FOLLOW_UP: None}
+        return checked
 
     async def validate_lead_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -139,6 +175,15 @@ class ActionCreateLead(LanternAction):
     """Store the lead with its brief and notifications, and tell the visitor when to expect a reply."""
 
     action_name = "action_create_lead"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        if any(e.get("name") == slots.LIVE_HANDOFF_ID and e.get("value") for e in events):
+            # The bot steps aside while a person is asked for (bot/channels/handoff_relay.py).
+            events.append(ConversationPaused())
+        return events
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:
         settings = self.settings
@@ -176,10 +221,45 @@ class ActionCreateLead(LanternAction):
             logger.exception("could not store the lead")
             dispatcher.utter_message(response="utter_lead_failed")
             return reset
-        hours = BusinessHours.parse(settings.business_hours, settings.timezone)
-        expectation = reply_expectation(hours, datetime.now(timezone.utc), contact.follow_up)
+        hours = _hours(settings)
+        now = datetime.now(timezone.utc)
+        if contact.follow_up == CHAT_NOW and settings.live_handoff_enabled and hours.is_open(now):
+            handoff_id = self._ask_for_a_rep(tracker, lead_id, contact, brief)
+            if handoff_id is not None:
+                dispatcher.utter_message(response="utter_live_handoff_waiting",
+                                         wait=live_messages.duration(settings.handoff_wait_seconds))
+                return {**reset, slots.LEAD_ID: str(lead_id), slots.LIVE_HANDOFF_ID: str(handoff_id)}
+            contact = Contact(contact.name, contact.email, contact.company, "email")  # Slack is unreachable
+        expectation = reply_expectation(hours, now, contact.follow_up)
         dispatcher.utter_message(response="utter_lead_created", expectation=expectation)
         return {**reset, slots.LEAD_ID: str(lead_id)}
+
+    def _ask_for_a_rep(self, tracker: Tracker, lead_id: int, contact: Contact, brief: LeadBrief) -> Optional[int]:
+        """Post the brief with "Take this conversation" to the sales channel; the handoff's id,
+        or None when Slack could not be reached (the lead is stored either way)."""
+        settings = self.settings
+        channel = settings.sales_channel or ""
+        visitor_channel = tracker.get_latest_input_channel() or "unknown"
+        try:
+            handoff = live.request_live(settings.db_url, tracker.sender_id, visitor_channel, lead_id)
+        except SQLAlchemyError:
+            logger.exception("could not start the live handoff")
+            return None
+        api = SlackApi(settings.slack_bot_token or "", settings.slack_api_url, settings.notify_timeout_seconds)
+        transcript = Announcement.from_settings(settings).transcript_url(tracker.sender_id)
+        message = live_messages.waiting_for_rep(
+            handoff.id, slack_blocks(lead_id, contact, brief, transcript), visitor_channel,
+            live_messages.duration(settings.handoff_wait_seconds),
+        )
+        try:
+            ts = api.post(channel, message["text"], message["blocks"])
+            live.attach_slack_message(settings.db_url, handoff.id, channel, ts)
+            api.post(channel, live_messages.THREAD_INTRO, thread_ts=ts)
+        except (SlackApiError, SQLAlchemyError):
+            logger.exception("could not post the live handoff to %s", channel)
+            live.end(settings.db_url, handoff.id, live.WITH_BOT, "unreachable", "lantern (Slack unreachable)")
+            return None
+        return handoff.id
 
     def _articles_read(self, tracker: Tracker, settings: Settings) -> List[ArticleRead]:
         shown = shown_articles(tracker)

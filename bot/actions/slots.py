@@ -37,6 +37,8 @@ LEAD_FOLLOW_UP: Final = "lead_follow_up"
 LEAD_CONSENT: Final = "lead_consent"
 LEAD_CONSENT_AT: Final = "lead_consent_at"
 LEAD_ID: Final = "lead_id"
+# The live handoff this conversation is in (bot/handoff/live.py), set when "Chat now" reached Slack.
+LIVE_HANDOFF_ID: Final = "live_handoff_id"
 
 DISCOVERY_SLOTS: Final = (SYMPTOMS, IMPACT, TRIED)  # asked in this order by discovery_form
 LEAD_SLOTS: Final = (LEAD_NAME, LEAD_EMAIL, LEAD_COMPANY, LEAD_FOLLOW_UP, LEAD_CONSENT)  # lead_form's order

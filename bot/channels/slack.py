@@ -7,7 +7,9 @@ Same URL as Rasa's `slack` channel (/webhooks/slack/webhook). What changes, and 
 - an event is handled at most once, whatever Slack's retry reason and across restarts
   (Rasa skips only `http_timeout` retries, and only within one process);
 - button clicks and mentions work, with >5 buttons kept as text lines;
-- malformed requests get a 4xx instead of a 500.
+- malformed requests get a 4xx instead of a 500;
+- with LANTERN_SALES_CHANNEL set, the reps' side of a live handoff (clicks on the brief's
+  buttons, replies in its thread) goes to `bot/channels/handoff_relay.py`.
 Reading Slack's requests and shaping replies is in `bot/channels/slack_events.py`.
 """
 
@@ -23,11 +25,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.channels.handoff_relay import HandoffRelay
 from bot.channels.inbound import BadRequest, check_message
 from bot.channels.slack_events import (
     Challenge,
+    HandoffClick,
     Ignored,
     SlackMessage,
+    ThreadReply,
     button_message,
     read_event,
     read_interaction,
@@ -36,6 +41,7 @@ from bot.channels.slack_events import (
 from bot.db import record_slack_event_once
 from bot.rasa_integration.channels import SlackInputBase, SlackOutput
 from bot.rasa_integration.sentence_featurizer import embedding_first
+from bot.rasa_integration.tracker_store import on_events_saved
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -73,6 +79,10 @@ class LanternSlackInput(SlackInputBase):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.relay: Optional[HandoffRelay] = None
+        if settings.live_handoff_enabled:
+            self.relay = HandoffRelay(settings)
+            self.relay.slack_output = self.get_output_channel
         super().__init__(
             settings.slack_bot_token or "", slack_signing_secret=settings.slack_signing_secret or ""
         )
@@ -87,6 +97,14 @@ class LanternSlackInput(SlackInputBase):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         slack_webhook = Blueprint("slack_webhook", __name__)
         on_new_message = embedding_first(on_new_message)  # bot/rasa_integration/sentence_featurizer.py
+        relay = self.relay
+        if relay is not None:
+            on_events_saved(relay.on_events_saved)
+
+            @slack_webhook.listener("after_server_start")
+            async def start_relay(app: Any, _: Any) -> None:
+                relay.agent = app.ctx.agent
+                relay.in_background(relay.watch_timeouts(min(1.0, self.settings.handoff_wait_seconds / 3)))
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
@@ -103,13 +121,21 @@ class LanternSlackInput(SlackInputBase):
                 if "x-www-form-urlencoded" in request.headers.get("content-type", ""):
                     incoming = read_interaction(request.body)
                 else:
-                    incoming = read_event(request.body)
+                    incoming = read_event(request.body, self.settings.sales_channel)
             except BadRequest as error:
                 return response.json({"error": str(error)}, status=400)
             if isinstance(incoming, Challenge):
                 return response.json({"challenge": incoming.value})
             if isinstance(incoming, Ignored):
                 return response.json({"ok": True, "ignored": incoming.reason})
+            if isinstance(incoming, HandoffClick):
+                if relay is None:
+                    return response.json({"ok": True, "ignored": "live handoff is off (LANTERN_SALES_CHANNEL)"})
+                if incoming.channel != self.settings.sales_channel:
+                    return response.json({"ok": True, "ignored": "handoff buttons count only in the sales channel"})
+                relay.agent = relay.agent or request.app.ctx.agent
+                relay.in_background(relay.on_click(incoming))
+                return response.json({"ok": True})
             if incoming.event_id:
                 try:
                     first = await self._first_receipt(incoming.event_id)
@@ -121,6 +147,11 @@ class LanternSlackInput(SlackInputBase):
                         {"ok": True, "ignored": "event already received"}, headers={"X-Slack-No-Retry": "1"}
                     )
             # Slack wants an answer within 3 s or it retries: reply now, talk afterwards.
+            if isinstance(incoming, ThreadReply):
+                if relay is not None:
+                    relay.agent = relay.agent or request.app.ctx.agent
+                    relay.in_background(relay.on_thread_reply(incoming))
+                return response.json({"ok": True})
             self.run_in_background(self._answer(incoming, on_new_message))
             return response.json({"ok": True})
 

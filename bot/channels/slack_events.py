@@ -16,6 +16,7 @@ from typing import Any, Optional, Union
 from urllib.parse import parse_qs
 
 from bot.channels.inbound import BadRequest
+from bot.handoff.live_messages import ACTIONS as HANDOFF_ACTIONS
 
 # The issue's limit (and Rasa's): more than five choices read badly in a chat.
 MAX_BUTTONS = 5
@@ -56,7 +57,28 @@ class SlackMessage:
     event_id: Optional[str] = None  # set for events; Slack never retries button clicks
 
 
-SlackRequest = Union[Challenge, Ignored, SlackMessage]
+@dataclass(frozen=True)
+class HandoffClick:
+    """A rep's click on a live-handoff button in the sales channel (take, hand back, close)."""
+
+    action: str  # one of bot.handoff.live_messages.ACTIONS
+    handoff_id: int
+    user: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class ThreadReply:
+    """Someone writing in a thread of the sales channel: a rep talking to a visitor, or a note."""
+
+    text: str
+    user: str
+    channel: str
+    thread_ts: str
+    event_id: str
+
+
+SlackRequest = Union[Challenge, Ignored, SlackMessage, HandoffClick, ThreadReply]
 
 
 def dm_conversation_id(user: str) -> str:
@@ -72,8 +94,11 @@ def thread_conversation_id(user: str, channel: str, thread_ts: str) -> str:
     return f"slack:{user}:{channel}:{thread_ts}"
 
 
-def read_event(body: bytes) -> SlackRequest:
-    """Read an Events API request body (JSON). Raises `BadRequest` when it is malformed."""
+def read_event(body: bytes, sales_channel: Optional[str] = None) -> SlackRequest:
+    """Read an Events API request body (JSON). Raises `BadRequest` when it is malformed.
+
+    In `sales_channel`, thread replies are the reps' side of live handoffs.
+    """
     envelope = _json_object(body, "request body")
     kind = envelope.get("type")
     if kind == "url_verification":
@@ -89,7 +114,7 @@ def read_event(body: bytes) -> SlackRequest:
     event = envelope.get("event")
     if not isinstance(event, dict):
         raise BadRequest("event_callback without an `event` object")
-    return _read_user_event(event, event_id, _bot_user_ids(envelope))
+    return _read_user_event(event, event_id, _bot_user_ids(envelope), sales_channel)
 
 
 def read_interaction(body: bytes) -> SlackRequest:
@@ -108,6 +133,9 @@ def read_interaction(body: bytes) -> SlackRequest:
     kind = payload.get("type")
     if kind != "block_actions":
         return Ignored(f"interaction type {kind!r} is not handled")
+    handoff = _handoff_click(payload)
+    if handoff is not None:
+        return handoff
     value = _first_button_value(payload.get("actions"))
     if value is None:
         return Ignored("no button value in the actions (link buttons carry none)")
@@ -182,7 +210,9 @@ def button_message(text: str, buttons: list[dict[str, Any]]) -> dict[str, Any]:
     return {"text": body, "blocks": blocks}
 
 
-def _read_user_event(event: dict[str, Any], event_id: str, bot_user_ids: frozenset[str]) -> SlackRequest:
+def _read_user_event(
+    event: dict[str, Any], event_id: str, bot_user_ids: frozenset[str], sales_channel: Optional[str] = None
+) -> SlackRequest:
     kind = event.get("type")
     if kind not in ("message", "app_mention"):
         return Ignored(f"event type {kind!r} is not handled")
@@ -190,6 +220,15 @@ def _read_user_event(event: dict[str, Any], event_id: str, bot_user_ids: frozens
     if event.get("bot_id") or event.get("subtype"):
         return Ignored("bot messages, edits and other message subtypes get no reply")
     direct = event.get("channel_type") == "im"
+    if sales_channel and not direct and event.get("channel") == sales_channel and _optional_str(event, "thread_ts"):
+        if kind == "app_mention":  # Slack sends the same reply as a `message` event too
+            return Ignored("a mention in a sales-channel thread arrives as its message event")
+        user = _required_str(event, "user")
+        if user in bot_user_ids:
+            return Ignored("the app's own message")
+        raw = event.get("text")
+        text = to_plain_text(raw if isinstance(raw, str) else "", bot_user_ids)
+        return ThreadReply(text, user, sales_channel, _required_str(event, "thread_ts"), event_id)
     if kind == "message" and not direct:
         return Ignored("in channels Lantern answers only when mentioned")
     user = _required_str(event, "user")
@@ -218,6 +257,20 @@ def _bot_user_ids(envelope: dict[str, Any]) -> frozenset[str]:
     authed_users = envelope.get("authed_users")
     ids.update(u for u in (authed_users if isinstance(authed_users, list) else []) if isinstance(u, str))
     return frozenset(ids)
+
+
+def _handoff_click(payload: dict[str, Any]) -> Optional[HandoffClick]:
+    actions = payload.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    action = first.get("action_id")
+    if action not in HANDOFF_ACTIONS:
+        return None
+    value = first.get("value")
+    if not isinstance(value, str) or not value.isdigit():
+        raise BadRequest("a handoff button's `value` must be the handoff's number")
+    user = _required_str(_object(payload, "user"), "id")
+    channel = _required_str(_object(payload, "channel"), "id")
+    return HandoffClick(str(action), int(value), user, channel)
 
 
 def _first_button_value(actions: Any) -> Optional[str]:

@@ -177,12 +177,17 @@ class WidgetInput(InputChannel):
             await connection.send(encode("ack", id=message.id))
             return
         # A browser resends what it sent just before a drop; handle each message once.
-        if key in self.in_flight or await self.already_handled(connection.session_id, message.id):
+        stored = None if key in self.in_flight else await self.tracker_store.retrieve_full_tracker(connection.session_id)
+        if key in self.in_flight or self.already_handled(stored, message.id):
             await self.push_to(connection)
             await connection.send(encode("ack", id=message.id))
             return
         self.in_flight.add(key)
-        await connection.send(encode("typing", on=True))
+        # While a person has the conversation (paused, bot/channels/handoff_relay.py) the bot
+        # is not about to answer: no typing indicator.
+        bot_answers = stored is None or not stored.is_paused()
+        if bot_answers:
+            await connection.send(encode("typing", on=True))
         metadata: dict[str, Any] = {}
         if message.display:
             metadata["lantern_display"] = message.display
@@ -209,11 +214,12 @@ class WidgetInput(InputChannel):
             )
         finally:
             self.in_flight.discard(key)
-            await connection.send(encode("typing", on=False))
+            if bot_answers:
+                await connection.send(encode("typing", on=False))
         await connection.send(encode("ack", id=message.id))
 
-    async def already_handled(self, session_id: str, message_id: str) -> bool:
-        tracker = await self.tracker_store.retrieve_full_tracker(session_id)
+    @staticmethod
+    def already_handled(tracker: Any, message_id: str) -> bool:
         if tracker is None:
             return False
         return any(getattr(event, "message_id", None) == message_id for event in tracker.events)

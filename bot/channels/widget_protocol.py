@@ -8,7 +8,8 @@ The browser and the server exchange JSON text frames over one WebSocket:
 
     server -> browser
         {"type": "messages", "messages": [<ChatMessage>, ...]}   conversation history, in order
-        {"type": "typing", "on": bool}
+                              a ChatMessage may carry "rep" (a person's name) or "notice"
+        {"type": "typing", "on": bool}                            never on while a person has it
         {"type": "ack", "id": "..."}                              the message was handled
         {"type": "notice", "id": "...", "text": "..."}            not stored, e.g. "too long"
         {"type": "error", "reason": "..."}                        a frame was refused
@@ -114,6 +115,9 @@ class ChatMessage:
     id: Optional[str] = None  # the browser's id, for a visitor's message
     buttons: list[Button] = field(default_factory=list)
     card: Optional[ArticleCard] = None
+    rep: Optional[str] = None  # a sales rep's display name: a person wrote this (live handoff)
+    # Lantern saying who is talking now: "joined" (with `rep`), "back", "closed", "timed_out".
+    notice: Optional[str] = None
 
     def to_frame(self) -> dict[str, Any]:
         frame = asdict(self)
@@ -142,6 +146,7 @@ def messages_from_events(events: Iterable[Mapping[str, Any]]) -> list[ChatMessag
             messages.append(ChatMessage(seq, "visitor", text, id=event.get("message_id")))
         else:
             data = event.get("data") or {}
+            metadata = event.get("metadata") or {}
             messages.append(
                 ChatMessage(
                     seq,
@@ -149,9 +154,25 @@ def messages_from_events(events: Iterable[Mapping[str, Any]]) -> list[ChatMessag
                     event.get("text") or "",
                     buttons=_buttons(data.get("buttons")),
                     card=_card(data.get("custom")),
+                    rep=_rep_name(metadata),
+                    notice=_notice(metadata),
                 )
             )
     return messages
+
+
+def _rep_name(metadata: Mapping[str, Any]) -> Optional[str]:
+    """The rep a message is from (a reply written in Slack) or about (a "joined" notice)."""
+    rep = metadata.get("lantern_rep")
+    if not isinstance(rep, dict):
+        return None
+    name = rep.get("name")
+    return name[:80] if isinstance(name, str) and name else None
+
+
+def _notice(metadata: Mapping[str, Any]) -> Optional[str]:
+    notice = metadata.get("lantern_handoff")
+    return notice if notice in ("joined", "back", "closed", "timed_out") else None
 
 
 def _buttons(raw: Any) -> list[Button]:

@@ -32,6 +32,18 @@ class Stack:
     settings: Settings
     log_dir: Path
     pids: dict[str, int] = field(default_factory=dict)  # server name -> process id
+    env: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def restart_rasa(self) -> None:
+        """Stop the Rasa server (SIGTERM, as a deploy would) and start it again on the same port."""
+        old = next(p for p in self.processes if p.pid == self.pids["rasa server"])
+        _stop(old)
+        self.processes.remove(old)
+        new = _start("rasa", self.env, self.log_dir, append=True)
+        self.processes.append(new)
+        self.pids["rasa server"] = new.pid
+        _wait_healthy(self, self.processes)
 
     @property
     def webhook(self) -> str:
@@ -58,12 +70,12 @@ class Stack:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.log_dir.glob("*.log")))
 
 
-def _start(name: str, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
-    return _start_command(name, [sys.executable, "-m", "bot.cli", "serve", name], env, log_dir)
+def _start(name: str, env: dict[str, str], log_dir: Path, append: bool = False) -> subprocess.Popen:
+    return _start_command(name, [sys.executable, "-m", "bot.cli", "serve", name], env, log_dir, append)
 
 
-def _start_command(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
-    log = (log_dir / f"{name}.log").open("w")
+def _start_command(name: str, argv: list[str], env: dict[str, str], log_dir: Path, append: bool = False) -> subprocess.Popen:
+    log = (log_dir / f"{name}.log").open("a" if append else "w")
     return subprocess.Popen(
         argv,
         cwd=PROJECT_HOME,
@@ -115,7 +127,7 @@ def running_stack(
     log_dir = tmp_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = [_start("actions", env, log_dir), _start("rasa", env, log_dir)]
-    stack = Stack(settings, log_dir, {"action server": processes[0].pid, "rasa server": processes[1].pid})
+    stack = Stack(settings, log_dir, {"action server": processes[0].pid, "rasa server": processes[1].pid}, env, processes)
     try:
         _wait_healthy(stack, processes)
         if with_worker:

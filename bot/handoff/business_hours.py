@@ -66,6 +66,12 @@ def check_schedule(settings: Settings) -> None:
         raise SettingsError(f"LANTERN_BUSINESS_HOURS: {error}") from error
 
 
+def team_back(hours: BusinessHours, moment: datetime) -> str:
+    """When the team is next in, as a visitor reads it: "Monday at 09:00 (UTC)"."""
+    opening = hours.next_opening(moment)
+    return f"{opening.strftime('%A at %H:%M')} ({hours.zone.key})" if opening else "as soon as they can"
+
+
 def reply_expectation(hours: BusinessHours, moment: datetime, follow_up: str) -> str:
     """What to promise the visitor: only what the schedule allows."""
     how = {"call": "call you", "email": "email you", "chat now": "reply here or by email"}.get(follow_up, "get back to you")

@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 SaveListener = Callable[[str], Awaitable[None]]
 _save_listeners: list[SaveListener] = []
+# (conversation id, the events this save stored, the tracker as saved)
+EventsListener = Callable[[str, list[Event], DialogueStateTracker], Awaitable[None]]
+_events_listeners: list[EventsListener] = []
 
 
 def on_tracker_saved(listener: SaveListener) -> None:
@@ -36,6 +39,15 @@ def on_tracker_saved(listener: SaveListener) -> None:
     """
     if listener not in _save_listeners:
         _save_listeners.append(listener)
+
+
+def on_events_saved(listener: EventsListener) -> None:
+    """Call `listener(conversation_id, new_events, tracker)` after each save that stored events.
+
+    The live handoff relays a visitor's messages to the rep's Slack thread this way.
+    """
+    if listener not in _events_listeners:
+        _events_listeners.append(listener)
 
 
 class LanternTrackerStore(SQLTrackerStore):
@@ -103,7 +115,8 @@ class LanternTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         with self.session_scope() as session:
             stored = session.execute(self._count_stored, {"sender_id": tracker.sender_id}).scalar_one()
-            rows = [self._event_row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, None)]
+            new_events = list(itertools.islice(tracker.events, stored, None))
+            rows = [self._event_row(tracker.sender_id, event) for event in new_events]
             if rows:
                 session.execute(insert(self.SQLEvent.__table__), rows)
             session.commit()
@@ -112,6 +125,11 @@ class LanternTrackerStore(SQLTrackerStore):
                 await listener(tracker.sender_id)
             except Exception:  # a listener must never lose a saved turn
                 logger.exception("tracker save listener failed for %s", tracker.sender_id)
+        for events_listener in list(_events_listeners) if new_events else []:
+            try:
+                await events_listener(tracker.sender_id, new_events, tracker)
+            except Exception:
+                logger.exception("tracker events listener failed for %s", tracker.sender_id)
 
     @staticmethod
     def _event_row(sender_id: str, event: Event) -> dict[str, Any]:

@@ -12,8 +12,10 @@ import yaml
 from bot.channels.inbound import BadRequest
 from bot.channels.slack_events import (
     Challenge,
+    HandoffClick,
     Ignored,
     SlackMessage,
+    ThreadReply,
     button_message,
     read_event,
     read_interaction,
@@ -243,5 +245,31 @@ def test_the_app_manifest_matches_what_the_channel_handles() -> None:
     assert settings["event_subscriptions"]["request_url"].endswith("/webhooks/slack/webhook")
     assert settings["interactivity"]["request_url"] == settings["event_subscriptions"]["request_url"]
     assert settings["interactivity"]["is_enabled"] is True
-    assert sorted(settings["event_subscriptions"]["bot_events"]) == ["app_mention", "message.im"]
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["app_mentions:read", "chat:write", "im:history"]
+    # The reps' side of a live handoff adds thread replies in the sales channel and users.info.
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == [
+        "app_mention", "message.channels", "message.groups", "message.im"]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
+        "app_mentions:read", "channels:history", "chat:write", "groups:history", "im:history", "users:read"]
+
+
+# The reps' side of a live handoff
+
+
+def test_handoff_buttons_are_clicks_for_the_relay_not_messages() -> None:
+    payload = {"type": "block_actions", "user": {"id": "UDANA"}, "channel": {"id": "CSALES"}, "message": {"ts": "1.0"},
+               "actions": [{"type": "button", "action_id": "lantern-handoff-take", "value": "12"}]}
+    assert read_interaction(interaction(payload)) == HandoffClick("lantern-handoff-take", 12, "UDANA", "CSALES")
+    payload["actions"][0]["value"] = "12; drop table"
+    with pytest.raises(BadRequest):
+        read_interaction(interaction(payload))
+
+
+def test_thread_replies_in_the_sales_channel_are_for_the_relay_and_nowhere_else() -> None:
+    reply = {"type": "message", "channel_type": "channel", "channel": "CSALES", "user": "UDANA", "text": "Hi &amp; welcome",
+             "ts": "2.0", "thread_ts": "1.0"}
+    assert read_event(envelope(reply, "Ev9"), sales_channel="CSALES") == ThreadReply("Hi & welcome", "UDANA", "CSALES", "1.0", "Ev9")
+    assert isinstance(read_event(envelope(reply)), Ignored)  # no live handoff configured
+    assert isinstance(read_event(envelope({**reply, "channel": "COTHER"}), sales_channel="CSALES"), Ignored)
+    assert isinstance(read_event(envelope({**reply, "bot_id": "B1"}), sales_channel="CSALES"), Ignored)  # our own relay
+    mention = {**reply, "type": "app_mention"}
+    assert isinstance(read_event(envelope(mention), sales_channel="CSALES"), Ignored)  # arrives as its message event too

@@ -94,3 +94,15 @@ def test_history_carries_cards_and_buttons_but_no_malformed_ones() -> None:
 def test_unsafe_or_malformed_cards_are_dropped(custom) -> None:
     [message] = messages_from_events([{"event": "bot", "text": "t", "data": {"custom": custom}}])
     assert message.card is None
+
+
+def test_live_handoff_messages_say_who_wrote_them_and_who_is_talking() -> None:
+    dana = {"id": "U1", "name": "Dana"}
+    events = [
+        {"event": "bot", "text": "Dana from Copperleaf Digital joined.", "metadata": {"lantern_handoff": "joined", "lantern_rep": dana}},
+        {"event": "bot", "text": "Hi, Dana here.", "metadata": {"lantern_rep": dana}},
+        {"event": "bot", "text": "Lantern is back.", "metadata": {"lantern_handoff": "back"}},
+        {"event": "bot", "text": "odd", "metadata": {"lantern_handoff": "<script>", "lantern_rep": "Dana"}},
+    ]
+    frames = [m.to_frame() for m in messages_from_events(events)]
+    assert [(f.get("rep"), f.get("notice")) for f in frames] == [("Dana", "joined"), ("Dana", None), (None, "back"), (None, None)]

@@ -19,6 +19,18 @@ class FakeSlack:
     url: str  # the Web API base URL, ending in "/"
     calls: list[dict[str, Any]] = field(default_factory=list)  # {"method", "token", "args"}
     lock: threading.Lock = field(default_factory=threading.Lock)
+    users: dict[str, str] = field(default_factory=dict)  # user id -> display name, for users.info
+
+    def of(self, method: str, channel: Optional[str] = None) -> list[dict[str, Any]]:
+        """Arguments of every call of `method` (to `channel`), oldest first."""
+        with self.lock:
+            return [c["args"] for c in self.calls
+                    if c["method"] == method and (channel is None or c["args"].get("channel") == channel)]
+
+    def wait_for(self, method: str, match: Callable[[dict[str, Any]], bool], timeout: float = 30.0) -> dict[str, Any]:
+        """The first call of `method` whose arguments `match`; fails after `timeout` seconds."""
+        self._wait(lambda: any(match(a) for a in self.of(method)), f"a matching {method}", timeout)
+        return next(a for a in self.of(method) if match(a))
 
     def posts(self, channel: str) -> list[dict[str, Any]]:
         """Arguments of every `chat.postMessage` call to `channel` so far, oldest first."""
@@ -56,10 +68,17 @@ def running_fake_slack() -> Iterator[FakeSlack]:
                 args = dict(parse_qsl(body))
             method = self.path.split("?")[0].rsplit("/", 1)[-1]  # /api/chat.postMessage
             with state.lock:
-                state.calls.append({"method": method, "token": _bearer(self.headers.get("Authorization")), "args": args})
+                state.calls.append({"method": method, "token": _bearer(self.headers.get("Authorization")), "args": args,
+                                    "at": time.time()})
             answer: dict[str, Any] = {"ok": True}
             if method == "chat.postMessage":
                 answer.update(channel=args.get("channel"), ts=f"{time.time():.6f}")
+            elif method == "users.info":
+                name = state.users.get(str(args.get("user")))
+                if name is None:
+                    answer = {"ok": False, "error": "user_not_found"}
+                else:
+                    answer["user"] = {"id": args.get("user"), "name": name.lower(), "profile": {"display_name": name}}
             encoded = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

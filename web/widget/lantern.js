@@ -168,6 +168,11 @@
     ".bot a{color:var(--accent-on-white)}",
     ".visitor{align-self:flex-end;background:var(--accent);color:var(--on-accent);border-bottom-right-radius:4px;white-space:pre-wrap}",
     ".notice{align-self:center;background:#fff7ed;color:#7c2d12;font-size:14px}",
+    ".rep{align-self:flex-start;background:#ecfdf5;color:#0f172a;border:1px solid #6ee7b7;border-bottom-left-radius:4px;white-space:pre-wrap}",
+    ".who{display:block;font-size:12.5px;font-weight:700;color:#065f46;margin-bottom:2px}",
+    ".handoff{align-self:center;max-width:92%;text-align:center;background:#e2e8f0;color:#1e293b;font-size:14px;padding:6px 12px}",
+    ".mode{margin:0;padding:6px 16px;font-size:14px;background:#ecfdf5;color:#065f46;border-bottom:1px solid #a7f3d0}",
+    ".mode[hidden]{display:none}",
     ".meta{display:block;font-size:12px;margin-top:3px}",
     ".card{margin:0 0 8px;padding:10px 12px;background:#fff;border:1px solid #cbd5e1;border-radius:10px}",
     ".card h3{margin:0 0 4px;font-size:15px}.card p{margin:0 0 6px;font-size:14px;color:#334155}",
@@ -213,6 +218,9 @@
   header.append(heading, closeButton);
   var status = el("p", { class: "status", role: "status" });
   status.hidden = true;
+  // Who the visitor is talking to while a person has the conversation (live handoff).
+  var mode = el("p", { class: "mode", role: "status", "aria-live": "polite" });
+  mode.hidden = true;
   var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
   var typing = el("p", { class: "typing" });
   typing.hidden = true;
@@ -224,7 +232,7 @@
   var input = el("textarea", { id: "lantern-input", rows: "1", maxlength: String(MAX_CHARS), placeholder: "Type your message", autocomplete: "off" });
   var sendButton = el("button", { class: "send", type: "submit" }, "Send");
   form.append(label, input, sendButton);
-  panel.append(header, status, log, typing, form);
+  panel.append(header, status, mode, log, typing, form);
 
   var launcher = el("button", { class: "launcher", type: "button", "aria-controls": "lantern-panel", "aria-expanded": "false", "aria-label": "Open chat" });
   var SVG = "http://www.w3.org/2000/svg";
@@ -295,7 +303,26 @@
     return node;
   }
 
+  function showMode(message) {
+    if (message.notice === "joined") {
+      mode.textContent = message.rep ? "You're chatting with " + message.rep + ", a person" : "You're chatting with a person";
+      mode.hidden = false;
+      typing.hidden = true;
+    } else if (message.notice) {
+      mode.hidden = true;
+    }
+  }
+
   function renderMessage(message) {
+    if (message.sender === "bot" && message.notice) {
+      // Lantern saying who is talking now: a line of its own, read out by screen readers.
+      return el("div", { class: "msg handoff", role: "status" }, message.text);
+    }
+    if (message.sender === "bot" && message.rep) {
+      var said = el("div", { class: "msg rep" });
+      said.append(el("span", { class: "who" }, message.rep), document.createTextNode(message.text));
+      return said;
+    }
     var node = el("div", { class: "msg " + (message.sender === "bot" ? "bot" : "visitor") });
     if (message.sender === "bot") {
       if (message.card) node.appendChild(renderCard(message.card));
@@ -335,6 +362,7 @@
         return;
       }
       if (message.sender === "visitor") disableOldButtons(null);
+      showMode(message);
       place(renderMessage(message));
       if (message.sender === "bot" && panel.hidden && historyLoaded) unread += 1;
     });
