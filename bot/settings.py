@@ -7,6 +7,8 @@ Variables set in the process environment win over the same names in `.env`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,7 +44,7 @@ class Settings:
     crm_webhook_secret: Optional[str] = None
     business_hours: str = "Mon-Fri 09:00-17:00"
     timezone: str = "UTC"
-    transcript_url_template: str = "{rasa_url}/conversations/{conversation_id}/tracker"
+    transcript_url_template: str = "{rasa_url}/webhooks/widget/transcript/{token}"
     notify_timeout_seconds: float = 5.0
     demo_host: str = "127.0.0.1"
     demo_port: int = 8000
@@ -51,6 +53,22 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     # Which of the Rasa internals patches to apply (bot/rasa_integration): all, none or a list.
     rasa_patches: str = "all"
+    # Signs widget session tokens and reps' transcript links; unset, derived from the API token.
+    secret_key: Optional[str] = None
+    # Sent by the Rasa server with every action call and checked by the action server.
+    action_secret_value: Optional[str] = None
+    max_body_bytes: int = 65536
+    max_metadata_bytes: int = 2048
+    max_json_depth: int = 16
+    # Requests per minute: from one client address, and into one conversation.
+    rate_per_client: int = 60
+    rate_per_conversation: int = 20
+    max_connections_per_client: int = 8
+    # Visitor messages per conversation session; past it the visitor is asked to start afresh.
+    max_turns_per_session: int = 200
+    retention_days: int = 30
+    lead_retention_days: int = 365
+    transcript_link_hours: int = 72
 
     @property
     def models_dir(self) -> Path:
@@ -82,6 +100,26 @@ class Settings:
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def signing_key(self) -> bytes:
+        """The key for widget session tokens and transcript links.
+
+        `LANTERN_SECRET_KEY` when set; otherwise derived from the API token, which
+        `make run` generates, so every process of one installation derives the same key.
+        """
+        if self.secret_key:
+            return self.secret_key.encode()
+        if not self.api_token:
+            raise SettingsError("set LANTERN_SECRET_KEY or LANTERN_API_TOKEN (make run generates one)")
+        return hmac.new(self.api_token.encode(), b"lantern-signing-key", hashlib.sha256).hexdigest().encode()
+
+    @property
+    def action_secret(self) -> str:
+        """The shared secret between the Rasa server and the action server."""
+        if self.action_secret_value:
+            return self.action_secret_value
+        return hmac.new(self.signing_key, b"lantern-action-server", hashlib.sha256).hexdigest()
 
     @property
     def env_file(self) -> Path:
@@ -167,6 +205,18 @@ def load_settings(
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         slack_api_url=env.get("LANTERN_SLACK_API_URL") or _default("slack_api_url"),
         rasa_patches=env.get("LANTERN_RASA_PATCHES") or _default("rasa_patches"),
+        secret_key=env.get("LANTERN_SECRET_KEY") or None,
+        action_secret_value=env.get("LANTERN_ACTION_SECRET") or None,
+        max_body_bytes=_int(env, "LANTERN_MAX_BODY_BYTES", _default("max_body_bytes")),
+        rate_per_client=_int(env, "LANTERN_RATE_PER_CLIENT", _default("rate_per_client")),
+        rate_per_conversation=_int(env, "LANTERN_RATE_PER_CONVERSATION", _default("rate_per_conversation")),
+        max_connections_per_client=_int(
+            env, "LANTERN_MAX_CONNECTIONS_PER_CLIENT", _default("max_connections_per_client")
+        ),
+        max_turns_per_session=_int(env, "LANTERN_MAX_TURNS_PER_SESSION", _default("max_turns_per_session")),
+        retention_days=_int(env, "LANTERN_RETENTION_DAYS", _default("retention_days")),
+        lead_retention_days=_int(env, "LANTERN_LEAD_RETENTION_DAYS", _default("lead_retention_days")),
+        transcript_link_hours=_int(env, "LANTERN_TRANSCRIPT_LINK_HOURS", _default("transcript_link_hours")),
     )
 
 

@@ -1,0 +1,102 @@
+"""Request limits: how often one client, or one conversation, may send.
+
+Fixed windows counted in the process: a client over its limit is told when to come back
+(`retry_after`, seconds). With several Rasa replicas each counts its own share, so the
+effective limit is at most replicas x limit; sticky sessions keep one conversation on one
+replica (docs/security.md). Old windows are dropped as they pass, so memory stays bounded
+by the number of clients active in one window.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+@dataclass
+class RateLimiter:
+    """At most `limit` events per `window` seconds for each key."""
+
+    limit: int
+    window: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    max_keys: int = 100_000
+    _counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (window number, count)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hit(self, key: str) -> Optional[int]:
+        """Count one event for `key`; None if allowed, else the seconds to wait."""
+        now = self.clock()
+        current = int(now // self.window)
+        with self._lock:
+            number, count = self._counts.get(key, (current, 0))
+            if number != current:
+                count = 0
+            if count >= self.limit:
+                return max(1, math.ceil((current + 1) * self.window - now))
+            if key not in self._counts and len(self._counts) >= self.max_keys:
+                self._forget_old(current)
+            self._counts[key] = (current, count + 1)
+        return None
+
+    def _forget_old(self, current: int) -> None:
+        for key in [k for k, (number, _) in self._counts.items() if number != current]:
+            del self._counts[key]
+        if len(self._counts) >= self.max_keys:  # all in this window: drop the oldest keys
+            for key in list(self._counts)[: self.max_keys // 10]:
+                del self._counts[key]
+
+
+@dataclass
+class Limits:
+    """The limits a channel applies: per client address, per conversation (a minute and a day)."""
+
+    per_client: RateLimiter
+    per_conversation: RateLimiter
+    per_conversation_day: RateLimiter
+
+    @classmethod
+    def of(cls, per_client: int, per_conversation: int, per_conversation_day: int) -> "Limits":
+        return cls(RateLimiter(per_client), RateLimiter(per_conversation), RateLimiter(per_conversation_day, 86400.0))
+
+    def client(self, address: str) -> Optional[int]:
+        return self.per_client.hit(address)
+
+    def conversation(self, conversation_id: str) -> Optional[int]:
+        return self.per_conversation.hit(conversation_id) or self.per_conversation_day.hit(conversation_id)
+
+
+@dataclass
+class ConnectionCap:
+    """At most `limit` open connections from one client address at once."""
+
+    limit: int
+    _open: dict[str, int] = field(default_factory=dict)
+
+    def at_limit(self, address: str) -> bool:
+        return self._open.get(address, 0) >= self.limit
+
+    def open(self, address: str) -> bool:
+        if self._open.get(address, 0) >= self.limit:
+            return False
+        self._open[address] = self._open.get(address, 0) + 1
+        return True
+
+    def close(self, address: str) -> None:
+        left = self._open.get(address, 0) - 1
+        if left > 0:
+            self._open[address] = left
+        else:
+            self._open.pop(address, None)
+
+
+def limits_from(settings: object) -> Limits:
+    """The limits configured in `settings` (bot/settings.py)."""
+    return Limits.of(
+        getattr(settings, "rate_per_client"),
+        getattr(settings, "rate_per_conversation"),
+        getattr(settings, "max_turns_per_session"),
+    )
