@@ -91,8 +91,8 @@ class Connection:
 class WidgetInput(InputChannel):
     """WebSocket channel for the website widget, open only to the configured origins."""
 
-    def __init__(self) -> None:
-        self.settings = get_settings()
+    def __init__(self, settings: Optional[Any] = None) -> None:
+        self.settings = settings or get_settings()
         self.connections: dict[str, set[Connection]] = {}
         self.in_flight: set[tuple[str, str]] = set()
         self.tracker_store: Any = None
