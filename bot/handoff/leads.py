@@ -31,8 +31,9 @@ class Announcement:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Announcement":
+        key = settings.signing_key if (settings.secret_key or settings.api_token) else b""
         return cls(tuple(notification_targets(settings)), settings.transcript_url_template, settings.rasa_url,
-                   settings.signing_key, settings.transcript_link_hours)
+                   key, settings.transcript_link_hours)
 
     def transcript_url(self, conversation_id: str, now: Optional[datetime] = None) -> str:
         """The rep's link: its own signed token, valid `transcript_link_hours`, not the visitor's id.
