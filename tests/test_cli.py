@@ -107,3 +107,29 @@ def test_lantern_refuses_to_start_on_a_bad_schedule(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "configuration error: LANTERN_BUSINESS_HOURS" in result.stderr
+
+
+def test_privacy_forget_prints_what_it_removed_and_export_prints_json(
+    capsys: pytest.CaptureFixture, cli_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+
+    from bot.handoff.brief import Contact, LeadBrief
+    from bot.handoff.leads import Announcement, create_lead
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("LANTERN_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    monkeypatch.delenv("LANTERN_CRM_WEBHOOK_URL")
+    get_settings.cache_clear()
+    settings = get_settings()
+    create_lead(settings.db_url, Announcement.from_settings(settings), "conv-p", "rest",
+                Contact("Ana Lopez", "ana@x.example", None, "email"), LeadBrief("slow", None, None, None, [], "quote"),
+                "clear")
+    code, out, _ = run_cli(capsys, "privacy", "export", "--email", "ana@x.example")
+    assert code == 0 and json.loads(out)["leads"][0]["name"] == "Ana Lopez"
+    code, out, _ = run_cli(capsys, "privacy", "forget", "--email", "ana@x.example")
+    assert code == 0 and "removed 1 leads" in out and "ana@x.example" not in out
+    code, out, _ = run_cli(capsys, "privacy", "forget", "--email", "ana@x.example")
+    assert code == 0 and "nothing to remove" in out
+    code, out, _ = run_cli(capsys, "privacy", "retention")
+    assert code == 0 and "silent for over 30 days" in out
