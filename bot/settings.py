@@ -60,9 +60,10 @@ class Settings:
     max_body_bytes: int = 65536
     max_metadata_bytes: int = 2048
     max_json_depth: int = 16
-    # Requests per minute: from one client address, and into one conversation.
+    # Messages per window (a minute): from one client address, and into one conversation.
     rate_per_client: int = 60
     rate_per_conversation: int = 20
+    rate_window_seconds: int = 60
     max_connections_per_client: int = 8
     # Visitor messages per conversation session; past it the visitor is asked to start afresh.
     max_turns_per_session: int = 200
@@ -210,6 +211,7 @@ def load_settings(
         max_body_bytes=_int(env, "LANTERN_MAX_BODY_BYTES", _default("max_body_bytes")),
         rate_per_client=_int(env, "LANTERN_RATE_PER_CLIENT", _default("rate_per_client")),
         rate_per_conversation=_int(env, "LANTERN_RATE_PER_CONVERSATION", _default("rate_per_conversation")),
+        rate_window_seconds=_int(env, "LANTERN_RATE_WINDOW_SECONDS", _default("rate_window_seconds")),
         max_connections_per_client=_int(
             env, "LANTERN_MAX_CONNECTIONS_PER_CLIENT", _default("max_connections_per_client")
         ),

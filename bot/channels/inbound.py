@@ -151,7 +151,7 @@ def parse_rest_body(body: bytes) -> dict[str, Any]:
     message = data.get("message")
     if not isinstance(message, str):
         raise BadRequest("`message` must be a string")
-    checked = {"sender": sender, "message": message}
+    checked: dict[str, Any] = {"sender": sender, "message": message}
     metadata = check_rest_metadata(data.get("metadata"))
     if metadata:
         checked["metadata"] = metadata

@@ -7,7 +7,9 @@ Same URL as Rasa's `slack` channel (/webhooks/slack/webhook). What changes, and 
 - an event is handled at most once, whatever Slack's retry reason and across restarts
   (Rasa skips only `http_timeout` retries, and only within one process);
 - button clicks and mentions work, with >5 buttons kept as text lines;
-- malformed requests get a 4xx instead of a 500.
+- malformed requests get a 4xx instead of a 500;
+- request limits: bodies over LANTERN_MAX_BODY_BYTES get a 413, one address or one Slack
+  conversation over its rate a 429 with Retry-After (bot/security/rate_limit.py).
 Reading Slack's requests and shaping replies is in `bot/channels/slack_events.py`.
 """
 
@@ -36,6 +38,7 @@ from bot.channels.slack_events import (
 from bot.db import record_slack_event_once
 from bot.rasa_integration.channels import SlackInputBase, SlackOutput
 from bot.rasa_integration.sentence_featurizer import embedding_first
+from bot.security.rate_limit import limits_from
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -87,11 +90,23 @@ class LanternSlackInput(SlackInputBase):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         slack_webhook = Blueprint("slack_webhook", __name__)
         on_new_message = embedding_first(on_new_message)  # bot/rasa_integration/sentence_featurizer.py
+        limits = limits_from(self.settings)
+
+        def too_many(wait: int, what: str) -> HTTPResponse:
+            # X-Slack-No-Retry: a retry would only be limited again.
+            return response.json({"error": f"too many requests {what}; try again in {wait} s"}, status=429,
+                                 headers={"Retry-After": str(wait), "X-Slack-No-Retry": "1"})
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
             if not self.settings.slack_enabled:
                 return response.json({"error": OFF_MESSAGE}, status=404)
+            if len(request.body or b"") > self.settings.max_body_bytes:
+                return response.json({"error": f"request body is larger than {self.settings.max_body_bytes:,} bytes"},
+                                     status=413)
+            wait = limits.client(request.ip or "unknown")
+            if wait is not None:
+                return too_many(wait, "from this address")
             # Rasa's check: HMAC-SHA256 compared in constant time, timestamps more than
             # five minutes off either way refused (tests/e2e/test_slack.py holds it to that).
             if not self.is_request_from_slack_authentic(request):
@@ -110,6 +125,9 @@ class LanternSlackInput(SlackInputBase):
                 return response.json({"challenge": incoming.value})
             if isinstance(incoming, Ignored):
                 return response.json({"ok": True, "ignored": incoming.reason})
+            wait = limits.conversation("slack\n" + incoming.conversation_id)
+            if wait is not None:
+                return too_many(wait, "in this conversation")
             if incoming.event_id:
                 try:
                     first = await self._first_receipt(incoming.event_id)

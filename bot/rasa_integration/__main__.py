@@ -43,12 +43,11 @@ def main(argv: list[str]) -> None:
 
         from bot.conversation.intent_model import served_model
         from bot.knowledge.embeddings import shared_encoder
+        from bot.privacy.redact import install_log_redaction
+        from bot.rasa_integration.action_auth import require_action_secret
         from bot.settings import get_settings
 
         # Loaded before the first visitor needs them (fitted here if `lantern train` didn't).
-        from bot.privacy.redact import install_log_redaction
-        from bot.rasa_integration.action_auth import require_action_secret
-
         served_model(get_settings().models_dir)
         shared_encoder()
         install_log_redaction()

@@ -24,28 +24,29 @@ class RateLimiter:
     window: float = 60.0
     clock: Callable[[], float] = time.monotonic
     max_keys: int = 100_000
-    _counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (window number, count)
+    _counts: dict[str, tuple[float, int]] = field(default_factory=dict)  # key -> (window start, count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hit(self, key: str) -> Optional[int]:
-        """Count one event for `key`; None if allowed, else the seconds to wait."""
+        """Count one event for `key`; None if allowed, else the seconds to wait.
+
+        A key's window opens at its first event and lasts `window` seconds."""
         now = self.clock()
-        current = int(now // self.window)
         with self._lock:
-            number, count = self._counts.get(key, (current, 0))
-            if number != current:
-                count = 0
+            start, count = self._counts.get(key, (now, 0))
+            if now - start >= self.window:
+                start, count = now, 0
             if count >= self.limit:
-                return max(1, math.ceil((current + 1) * self.window - now))
+                return max(1, math.ceil(start + self.window - now))
             if key not in self._counts and len(self._counts) >= self.max_keys:
-                self._forget_old(current)
-            self._counts[key] = (current, count + 1)
+                self._forget_old(now)
+            self._counts[key] = (start, count + 1)
         return None
 
-    def _forget_old(self, current: int) -> None:
-        for key in [k for k, (number, _) in self._counts.items() if number != current]:
+    def _forget_old(self, now: float) -> None:
+        for key in [k for k, (start, _) in self._counts.items() if now - start >= self.window]:
             del self._counts[key]
-        if len(self._counts) >= self.max_keys:  # all in this window: drop the oldest keys
+        if len(self._counts) >= self.max_keys:  # all still open: drop the oldest tenth
             for key in list(self._counts)[: self.max_keys // 10]:
                 del self._counts[key]
 
@@ -59,8 +60,11 @@ class Limits:
     per_conversation_day: RateLimiter
 
     @classmethod
-    def of(cls, per_client: int, per_conversation: int, per_conversation_day: int) -> "Limits":
-        return cls(RateLimiter(per_client), RateLimiter(per_conversation), RateLimiter(per_conversation_day, 86400.0))
+    def of(cls, per_client: int, per_conversation: int, per_conversation_day: int, window: float = 60.0) -> "Limits":
+        return cls(
+            RateLimiter(per_client, window), RateLimiter(per_conversation, window),
+            RateLimiter(per_conversation_day, 86400.0),
+        )
 
     def client(self, address: str) -> Optional[int]:
         return self.per_client.hit(address)
@@ -99,4 +103,5 @@ def limits_from(settings: object) -> Limits:
         getattr(settings, "rate_per_client"),
         getattr(settings, "rate_per_conversation"),
         getattr(settings, "max_turns_per_session"),
+        float(getattr(settings, "rate_window_seconds")),
     )
