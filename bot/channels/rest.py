@@ -20,7 +20,7 @@ from bot.channels.inbound import BadRequest, check_message, parse_rest_body
 from bot.rasa_integration.channels import CheckedRestInput, accept_checked
 from bot.rasa_integration.patches import close_kept_sessions
 from bot.rasa_integration.sentence_featurizer import embedding_first
-from bot.security.rate_limit import limits_from
+from bot.security.rate_limit import client_address, limits_from
 from bot.settings import get_settings
 
 # Sanic reads no more than this of any request to the Rasa server (its own 413 past it).
@@ -62,7 +62,7 @@ class LanternRestInput(CheckedRestInput):
                 return response.json({"error": "send the message as JSON with Content-Type: application/json"}, status=415)
             if len(request.body or b"") > settings.max_body_bytes:
                 return response.json({"error": f"request body is larger than {settings.max_body_bytes:,} bytes"}, status=413)
-            wait = limits.client(request.ip or "unknown")
+            wait = limits.client(client_address(request))
             if wait is not None:
                 return too_many(wait, "from this address")
             try:

@@ -38,7 +38,7 @@ from bot.channels.slack_events import (
 from bot.db import record_slack_event_once
 from bot.rasa_integration.channels import SlackInputBase, SlackOutput
 from bot.rasa_integration.sentence_featurizer import embedding_first
-from bot.security.rate_limit import limits_from
+from bot.security.rate_limit import client_address, limits_from
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class LanternSlackInput(SlackInputBase):
             if len(request.body or b"") > self.settings.max_body_bytes:
                 return response.json({"error": f"request body is larger than {self.settings.max_body_bytes:,} bytes"},
                                      status=413)
-            wait = limits.client(request.ip or "unknown")
+            wait = limits.client(client_address(request))
             if wait is not None:
                 return too_many(wait, "from this address")
             # Rasa's check: HMAC-SHA256 compared in constant time, timestamps more than

@@ -46,7 +46,7 @@ from bot.rasa_integration.channels import tracker_store_of
 from bot.rasa_integration.sentence_featurizer import embedding_first
 from bot.rasa_integration.tracker_store import on_tracker_saved
 from bot.security.headers import security_headers
-from bot.security.rate_limit import ConnectionCap, limits_from
+from bot.security.rate_limit import ConnectionCap, client_address, limits_from
 from bot.security.signing import new_widget_session, read_transcript_token, widget_token, widget_token_valid
 from bot.settings import get_settings
 
@@ -165,7 +165,7 @@ class WidgetInput(InputChannel):
             if request.headers.get("origin") not in allowed_origins:
                 logger.info("widget connection refused: origin not allowed")
                 return response.json({"error": "origin not allowed"}, status=403)
-            if self.connection_cap.at_limit(request.ip or "unknown"):
+            if self.connection_cap.at_limit(client_address(request)):
                 return response.json(
                     {"error": "too many open chat connections from this address"},
                     status=429,
@@ -176,7 +176,7 @@ class WidgetInput(InputChannel):
         @widget.websocket("/ws")
         async def conversation(request: Request, socket: Any) -> None:
             self.tracker_store = tracker_store_of(request)
-            client = request.ip or "unknown"
+            client = client_address(request)
             if not self.connection_cap.open(client):
                 await socket.close(code=1013, reason="too many connections")
                 return

@@ -33,9 +33,11 @@ from urllib.parse import urlencode
 
 import psutil
 import requests
-import websockets
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from websockets.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 from bot.evaluation.stack import PROJECT_HOME, Stack, free_port, running_stack
 from bot.rasa_integration.training import train_if_changed
@@ -227,7 +229,7 @@ def fuzz_widget(stack: Stack, count: int, seed_value: int) -> Tally:
 
     async def connection() -> Any:
         if state["socket"] is None or state["socket"].closed:
-            state["socket"] = await websockets.connect(url, origin=stack.settings.demo_url, max_size=None)
+            state["socket"] = await ws_connect(url, origin=Origin(stack.settings.demo_url), max_size=None)
             await state["socket"].send('{"type": "hello"}')
             await _drain(state["socket"], 0.5)
         return state["socket"]
@@ -246,7 +248,7 @@ def fuzz_widget(stack: Stack, count: int, seed_value: int) -> Tally:
         try:
             await socket.send(frame)
             frames = await _drain(socket, 0.3 if '"message"' in str(frame) else 0.05)
-        except websockets.ConnectionClosed as closed:
+        except ConnectionClosed as closed:
             state["socket"] = None
             status = f"closed-{closed.code}"
             if closed.code == 1011:  # the server's "internal error"

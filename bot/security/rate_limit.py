@@ -105,3 +105,9 @@ def limits_from(settings: object) -> Limits:
         getattr(settings, "max_turns_per_session"),
         float(getattr(settings, "rate_window_seconds")),
     )
+
+
+def client_address(request: object) -> str:
+    """The client's address: Sanic's `remote_addr` (the forwarded address when the server is
+    told to trust its proxy, e.g. SANIC_PROXIES_COUNT=1 behind nginx), else the peer's."""
+    return str(getattr(request, "remote_addr", "") or getattr(request, "ip", "") or "unknown")
