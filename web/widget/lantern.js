@@ -450,7 +450,8 @@
   }
 
   function holdSession(frame) {
-    if (!session || session.id !== frame.session_id) clearConversation(); // a new conversation
+    // The server opened another conversation than the one held (a stale or forged token): start clean.
+    if (session && session.id !== frame.session_id) clearConversation();
     session = { id: frame.session_id, token: frame.token };
     sessionId = session.id;
     store(localStorage, KEYS.session, JSON.stringify(session));
