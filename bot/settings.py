@@ -57,7 +57,7 @@ class Settings:
     secret_key: Optional[str] = None
     # Sent by the Rasa server with every action call and checked by the action server.
     action_secret_value: Optional[str] = None
-    max_body_bytes: int = 65536
+    max_body_bytes: int = 262144
     max_metadata_bytes: int = 2048
     max_json_depth: int = 16
     # Messages per window (a minute): from one client address, and into one conversation.

@@ -94,7 +94,7 @@ def rest_bodies(draw: Any) -> tuple[bytes, str]:
     if kind == 2:
         return json.dumps(draw(json_value)).encode("utf-8", "surrogatepass"), content_type
     if kind == 3:
-        size = draw(st.sampled_from([70_000, 1_100_000]))
+        size = draw(st.sampled_from([70_000, 300_000, 1_100_000]))
         return ('{"sender":"fuzz-big","message":"' + "x" * size + '"}').encode(), content_type
     body: dict[str, Any] = {"sender": draw(sender), "message": draw(message_text)}
     if draw(st.booleans()):

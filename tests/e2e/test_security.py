@@ -6,8 +6,11 @@ so that the limits are reached, and recovered from, within the test."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -21,6 +24,7 @@ from bot.evaluation.stack import Stack, free_port, running_stack
 from bot.rasa_integration.action_auth import SECRET_HEADER
 from bot.rasa_integration.training import train_if_changed
 from bot.security.signing import transcript_token
+from tests.e2e.fake_slack import running_fake_slack
 from tests.e2e.widget_client import WidgetClient
 
 pytestmark = pytest.mark.slow
@@ -29,17 +33,22 @@ PER_CONVERSATION = 5
 MAX_SOCKETS = 4
 
 
+SLACK_SECRET = "security-signing-secret"
+
+
 @pytest.fixture(scope="module")
 def stack(project_settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     train_if_changed(project_settings)
-    limits = {
-        "LANTERN_DEMO_PORT": str(free_port()),
-        "LANTERN_RATE_PER_CONVERSATION": str(PER_CONVERSATION),
-        "LANTERN_RATE_WINDOW_SECONDS": "3",
-        "LANTERN_MAX_CONNECTIONS_PER_CLIENT": str(MAX_SOCKETS),
-    }
-    with running_stack(tmp_path_factory.mktemp("security"), extra_env=limits) as running:
-        yield running
+    with running_fake_slack() as slack:
+        limits = {
+            "LANTERN_DEMO_PORT": str(free_port()),
+            "LANTERN_RATE_PER_CONVERSATION": str(PER_CONVERSATION),
+            "LANTERN_RATE_WINDOW_SECONDS": "3",
+            "LANTERN_MAX_CONNECTIONS_PER_CLIENT": str(MAX_SOCKETS),
+            "SLACK_BOT_TOKEN": "xoxb-security", "SLACK_SIGNING_SECRET": SLACK_SECRET, "LANTERN_SLACK_API_URL": slack.url,
+        }
+        with running_stack(tmp_path_factory.mktemp("security"), extra_env=limits) as running:
+            yield running
 
 
 def ws_url(stack: Stack, path: str = "/webhooks/widget/ws") -> str:
@@ -94,7 +103,7 @@ def test_finding_1_a_conversation_id_opens_nothing_and_rest_cannot_reach_a_widge
     "body, content_type, status, reason",
     [
         (b'{"sender": "s-415", "message": "hi"}', "text/plain", 415, "application/json"),
-        (b'{"sender": "s-413", "message": "' + b"x" * 70_000 + b'"}', "application/json", 413, "larger than"),
+        (b'{"sender": "s-413", "message": "' + b"x" * 300_000 + b'"}', "application/json", 413, "larger than"),
         (b'{"sender": "s-deep", "message": "hi", "metadata": ' + b"[" * 1000 + b"]" * 1000 + b"}",
          "application/json", 400, "nested"),
         (b'{"sender": "s-sur", "message": "hi", "metadata": {"page_url": "\\ud800"}}', "application/json", 400,
@@ -201,3 +210,33 @@ def test_no_visitor_text_in_the_logs(stack: Stack) -> None:
     run(widget_turn())
     logs = "\n".join(p.read_text(errors="replace") for p in stack.log_dir.glob("*.log"))
     assert secret_words not in logs and "zed@quill.example" not in logs
+
+
+def slack_post(stack: Stack, body: bytes) -> requests.Response:
+    timestamp = int(time.time())
+    signature = "v0=" + hmac.new(SLACK_SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": str(timestamp),
+               "X-Slack-Signature": signature}
+    return requests.post(f"{stack.settings.rasa_url}/webhooks/slack/webhook", data=body, headers=headers, timeout=10)
+
+
+def slack_dm(text: str) -> bytes:
+    event = {"type": "message", "channel_type": "im", "user": "U-FLOOD", "channel": "D-FLOOD", "text": text,
+             "ts": f"{time.time():.6f}"}
+    return json.dumps({"type": "event_callback", "team_id": "T1", "event_id": f"Ev{uuid.uuid4().hex[:12]}",
+                       "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
+                       "event": event}).encode()
+
+
+def test_finding_7_slack_requests_are_limited_per_conversation_and_in_size(stack: Stack) -> None:
+    answers = [slack_post(stack, slack_dm(f"hello {i}")) for i in range(PER_CONVERSATION + 1)]
+    assert [a.status_code for a in answers[:PER_CONVERSATION]] == [200] * PER_CONVERSATION
+    limited = answers[-1]
+    assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 3
+    assert limited.headers["X-Slack-No-Retry"] == "1"  # Slack must not resend it
+    time.sleep(int(limited.headers["Retry-After"]) + 0.2)
+    assert slack_post(stack, slack_dm("hello again")).status_code == 200
+    big = slack_post(stack, slack_dm("x" * 300_000))
+    assert big.status_code == 413
+    deep = slack_post(stack, b'{"type": "event_callback", "event_id": "E1", "event": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    assert deep.status_code in (400, 413)
