@@ -301,6 +301,39 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_privacy_forget(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import upgrade_schema
+    from bot.privacy.forget import forget
+
+    upgrade_schema(settings.db_url)
+    removed = forget(settings, email=args.email, conversation_id=args.conversation, origin="cli")
+    for line in removed.lines():
+        print(line)
+    return 1 if removed.problems or removed.crm_notice == "owed" else 0
+
+
+def cmd_privacy_export(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from bot.db import upgrade_schema
+    from bot.privacy.forget import export
+
+    upgrade_schema(settings.db_url)
+    print(json.dumps(export(settings, args.email), indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+def cmd_privacy_retention(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import upgrade_schema
+    from bot.privacy.retention import run_retention
+
+    upgrade_schema(settings.db_url)
+    report = run_retention(settings)
+    print(f"deleted {report.conversations_deleted} conversation(s) silent for over {settings.retention_days} days; "
+          f"anonymised {report.leads_anonymised} lead(s) older than {settings.lead_retention_days} days")
+    return 0
+
+
 def cmd_init_env(args: argparse.Namespace, settings: Settings) -> int:
     """Write a random API token to `.env` unless one is configured already."""
     if settings.api_token:
@@ -449,6 +482,21 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="one delivery round, then exit")
     worker.add_argument("--poll", type=float, default=1.0, help="seconds between rounds when idle")
     worker.set_defaults(func=cmd_worker)
+
+    privacy = commands.add_parser("privacy", help="data rights: forget, export, retention").add_subparsers(
+        dest="privacy_command", required=True
+    )
+    forget = privacy.add_parser("forget", help="remove everything about a person or a conversation")
+    who = forget.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="everything about the person with this email address")
+    who.add_argument("--conversation", help="everything about one conversation (its id)")
+    forget.set_defaults(func=cmd_privacy_forget)
+    export = privacy.add_parser("export", help="everything held about a person, as JSON")
+    export.add_argument("--email", required=True)
+    export.set_defaults(func=cmd_privacy_export)
+    privacy.add_parser("retention", help="apply the retention periods now (the worker does hourly)").set_defaults(
+        func=cmd_privacy_retention
+    )
 
     ready = commands.add_parser("wait-ready", help="wait for both servers and print their URLs")
     ready.add_argument("--timeout", type=float, default=300.0)

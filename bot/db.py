@@ -8,6 +8,7 @@ data, so several processes or replicas never need to agree on anything held here
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,7 +43,7 @@ def create_db_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         # A pool keeps connections open: SQLAlchemy 1.4 would otherwise open and close a
         # connection (and rerun the pragmas) for every session (docs/performance.md).
         engine = create_engine(
@@ -51,6 +52,19 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", enable_sqlite_pragmas)
         return engine
     return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner only: it holds leads.
+
+    SQLite gives its -wal and -shm files the database file's permissions.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)  # a file made before this rule, or under a lax umask
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():
+            os.chmod(companion, 0o600)
 
 
 def get_engine(db_url: str) -> Engine:

@@ -176,3 +176,29 @@ class LiveHandoffTransition(Base):
     to_state = Column(String(20), nullable=False)
     at = Column(DateTime(timezone=True), nullable=False)
     by = Column(Text, nullable=False)
+class PrivacyAudit(Base):
+    """One privacy action (forget, export, retention): what kind and how much, never whose."""
+
+    __tablename__ = "privacy_audit"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+    action = Column(String(32), nullable=False)
+    origin = Column(String(32), nullable=False)
+    counts = Column(JSON, nullable=False)
+    # Lead ids the CRM must be told were deleted, while that notice is still owed.
+    notice_lead_ids = Column(JSON, nullable=True)
+    notice_status = Column(String(16), nullable=True)
+
+
+class SlackPost(Base):
+    """A message the app posted to Slack about a conversation, so `forget` can delete it."""
+
+    __tablename__ = "slack_posts"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=True, index=True)
+    lead_id = Column(Integer, nullable=True, index=True)
+    channel = Column(String(64), nullable=False)
+    ts = Column(String(32), nullable=False)
+    posted_at = Column(DateTime(timezone=True), nullable=False)

@@ -7,6 +7,8 @@ Variables set in the process environment win over the same names in `.env`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,7 +44,7 @@ class Settings:
     crm_webhook_secret: Optional[str] = None
     business_hours: str = "Mon-Fri 09:00-17:00"
     timezone: str = "UTC"
-    transcript_url_template: str = "{rasa_url}/conversations/{conversation_id}/tracker"
+    transcript_url_template: str = "{rasa_url}/webhooks/widget/transcript/{token}"
     notify_timeout_seconds: float = 5.0
     demo_host: str = "127.0.0.1"
     demo_port: int = 8000
@@ -55,6 +57,23 @@ class Settings:
     handoff_wait_seconds: int = 180
     # Which of the Rasa internals patches to apply (bot/rasa_integration): all, none or a list.
     rasa_patches: str = "all"
+    # Signs widget session tokens and reps' transcript links; unset, derived from the API token.
+    secret_key: Optional[str] = None
+    # Sent by the Rasa server with every action call and checked by the action server.
+    action_secret_value: Optional[str] = None
+    max_body_bytes: int = 262144
+    max_metadata_bytes: int = 2048
+    max_json_depth: int = 16
+    # Messages per window (a minute): from one client address, and into one conversation.
+    rate_per_client: int = 60
+    rate_per_conversation: int = 20
+    rate_window_seconds: int = 60
+    max_connections_per_client: int = 8
+    # Visitor messages per conversation session; past it the visitor is asked to start afresh.
+    max_turns_per_session: int = 200
+    retention_days: int = 30
+    lead_retention_days: int = 365
+    transcript_link_hours: int = 72
 
     @property
     def models_dir(self) -> Path:
@@ -91,6 +110,26 @@ class Settings:
     def live_handoff_enabled(self) -> bool:
         """"Chat now" reaches a person only through the Slack app and a sales channel."""
         return bool(self.slack_enabled and self.sales_channel)
+
+    @property
+    def signing_key(self) -> bytes:
+        """The key for widget session tokens and transcript links.
+
+        `LANTERN_SECRET_KEY` when set; otherwise derived from the API token, which
+        `make run` generates, so every process of one installation derives the same key.
+        """
+        if self.secret_key:
+            return self.secret_key.encode()
+        if not self.api_token:
+            raise SettingsError("set LANTERN_SECRET_KEY or LANTERN_API_TOKEN (make run generates one)")
+        return hmac.new(self.api_token.encode(), b"lantern-signing-key", hashlib.sha256).hexdigest().encode()
+
+    @property
+    def action_secret(self) -> str:
+        """The shared secret between the Rasa server and the action server."""
+        if self.action_secret_value:
+            return self.action_secret_value
+        return hmac.new(self.signing_key, b"lantern-action-server", hashlib.sha256).hexdigest()
 
     @property
     def env_file(self) -> Path:
@@ -178,6 +217,19 @@ def load_settings(
         rasa_patches=env.get("LANTERN_RASA_PATCHES") or _default("rasa_patches"),
         sales_channel=env.get("LANTERN_SALES_CHANNEL") or None,
         handoff_wait_seconds=_int(env, "LANTERN_HANDOFF_WAIT", _default("handoff_wait_seconds")),
+        secret_key=env.get("LANTERN_SECRET_KEY") or None,
+        action_secret_value=env.get("LANTERN_ACTION_SECRET") or None,
+        max_body_bytes=_int(env, "LANTERN_MAX_BODY_BYTES", _default("max_body_bytes")),
+        rate_per_client=_int(env, "LANTERN_RATE_PER_CLIENT", _default("rate_per_client")),
+        rate_per_conversation=_int(env, "LANTERN_RATE_PER_CONVERSATION", _default("rate_per_conversation")),
+        rate_window_seconds=_int(env, "LANTERN_RATE_WINDOW_SECONDS", _default("rate_window_seconds")),
+        max_connections_per_client=_int(
+            env, "LANTERN_MAX_CONNECTIONS_PER_CLIENT", _default("max_connections_per_client")
+        ),
+        max_turns_per_session=_int(env, "LANTERN_MAX_TURNS_PER_SESSION", _default("max_turns_per_session")),
+        retention_days=_int(env, "LANTERN_RETENTION_DAYS", _default("retention_days")),
+        lead_retention_days=_int(env, "LANTERN_LEAD_RETENTION_DAYS", _default("lead_retention_days")),
+        transcript_link_hours=_int(env, "LANTERN_TRANSCRIPT_LINK_HOURS", _default("transcript_link_hours")),
     )
 
 

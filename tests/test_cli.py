@@ -129,3 +129,27 @@ def test_handoff_list_and_a_release_that_cannot_reach_rasa_changes_nothing(
     assert code == 1 and "nothing was changed" in err and "t0ps3cret" not in err
     assert live.get_handoff(cli_db, handoff.id).state == live.WITH_REP  # type: ignore[union-attr]
     assert run_cli(capsys, "handoff", "release", "404")[0] == 1
+def test_privacy_forget_prints_what_it_removed_and_export_prints_json(
+    capsys: pytest.CaptureFixture, cli_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+
+    from bot.handoff.brief import Contact, LeadBrief
+    from bot.handoff.leads import Announcement, create_lead
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("LANTERN_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    monkeypatch.delenv("LANTERN_CRM_WEBHOOK_URL")
+    get_settings.cache_clear()
+    settings = get_settings()
+    create_lead(settings.db_url, Announcement.from_settings(settings), "conv-p", "rest",
+                Contact("Ana Lopez", "ana@x.example", None, "email"), LeadBrief("slow", None, None, None, [], "quote"),
+                "clear")
+    code, out, _ = run_cli(capsys, "privacy", "export", "--email", "ana@x.example")
+    assert code == 0 and json.loads(out)["leads"][0]["name"] == "Ana Lopez"
+    code, out, _ = run_cli(capsys, "privacy", "forget", "--email", "ana@x.example")
+    assert code == 0 and "removed 1 leads" in out and "ana@x.example" not in out
+    code, out, _ = run_cli(capsys, "privacy", "forget", "--email", "ana@x.example")
+    assert code == 0 and "nothing to remove" in out
+    code, out, _ = run_cli(capsys, "privacy", "retention")
+    assert code == 0 and "silent for over 30 days" in out

@@ -47,3 +47,24 @@ def test_exactly_one_of_concurrent_receipts_wins_on_postgresql(postgres_url: str
     upgrade_schema(postgres_url)
     assert sorted(_race(postgres_url, "Ev-race")) == [False] * 7 + [True]
     assert record_slack_event_once(postgres_url, "Ev-other") is True
+
+
+def test_sqlite_files_holding_leads_are_readable_by_their_owner_only(tmp_path) -> None:
+    import os
+    import stat
+
+    from bot.db import dispose_engines, upgrade_schema
+
+    old_umask = os.umask(0o022)  # the usual umask, which made them 0644
+    try:
+        url = f"sqlite:///{tmp_path / 'new' / 'lantern.db'}"
+        upgrade_schema(url)
+        existing = tmp_path / "old.db"
+        existing.write_bytes(b"")
+        existing.chmod(0o644)
+        upgrade_schema(f"sqlite:///{existing}")
+    finally:
+        os.umask(old_umask)
+        dispose_engines()
+    for path in [tmp_path / "new" / "lantern.db", existing, *tmp_path.glob("**/*.db-wal")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

@@ -14,11 +14,13 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bot.security.headers import security_headers
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 DEMO_DIR = "web/demo"
+MAX_PATH_CHARS = 1024
 
 
 class DemoPageHandler(BaseHTTPRequestHandler):
@@ -31,12 +33,28 @@ class DemoPageHandler(BaseHTTPRequestHandler):
         self.rasa_url = rasa_url
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
+    def end_headers(self) -> None:
+        # On every response, error pages included.
+        for name, value in security_headers(connect_to=self.rasa_url).items():
+            self.send_header(name, value)
+        super().end_headers()
+
     def do_GET(self) -> None:  # the name http.server dispatches to
         path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if len(path) > MAX_PATH_CHARS:
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "path too long")
+            return
+        if "\x00" in path or "%00" in path:
+            self.send_error(HTTPStatus.BAD_REQUEST, "bad path")
+            return
         if path.endswith("/"):
             path += "index.html"
-        file = (self.root / path.lstrip("/")).resolve()
-        if self.root not in file.parents or not file.is_file():
+        try:
+            file = (self.root / path.lstrip("/")).resolve()
+            found = self.root in file.parents and file.is_file()
+        except (OSError, ValueError):  # a name the file system refuses
+            found = False
+        if not found:
             self.send_error(HTTPStatus.NOT_FOUND, "no such page")
             return
         body = file.read_bytes()

@@ -1,4 +1,10 @@
-"""Rasa's REST channel with Lantern's input checks in front of it.
+"""Rasa's REST channel with Lantern's input checks and request limits in front of it.
+
+Refused, each with a clear 4xx and a reason: anything but `application/json` (415: a page
+elsewhere cannot post cross-site without a CORS preflight), bodies over
+LANTERN_MAX_BODY_BYTES (413), malformed, too deep or not-Unicode JSON, metadata Lantern
+does not define, senders that name another channel's conversation (400), and clients or
+conversations over their rate (429 with Retry-After).
 
 REST has no push: what reached the conversation between two of the visitor's messages from
 outside a turn (a rep's replies during a live handoff, "Lantern is back") comes first in
@@ -20,7 +26,19 @@ from bot.handoff.live_messages import NOTICE_KEY, REP_KEY
 from bot.rasa_integration.channels import CheckedRestInput, accept_checked, tracker_store_of
 from bot.rasa_integration.patches import close_kept_sessions
 from bot.rasa_integration.sentence_featurizer import embedding_first
+from bot.security.rate_limit import client_address, limits_from
 from bot.settings import get_settings
+
+# Sanic reads no more than this of any request to the Rasa server (its own 413 past it).
+SERVER_MAX_REQUEST_BYTES = 1_048_576
+
+
+def too_many(retry_after: int, what: str) -> HTTPResponse:
+    return response.json(
+        {"error": f"too many messages {what}; try again in {retry_after} s"},
+        status=429,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 class LanternRestInput(CheckedRestInput):
@@ -34,15 +52,32 @@ class LanternRestInput(CheckedRestInput):
         blueprint = super().blueprint(embedding_first(on_new_message))
         settings = get_settings()
         max_chars = settings.max_message_chars
+        limits = limits_from(settings)
+
+        @blueprint.listener("before_server_start")
+        async def bound_requests(app: object, _: object) -> None:
+            config = getattr(app, "config")
+            config.REQUEST_MAX_SIZE = min(config.REQUEST_MAX_SIZE, SERVER_MAX_REQUEST_BYTES)
 
         @blueprint.middleware("request")
         async def check_input(request: Request) -> Optional[HTTPResponse]:
             if request.method != "POST":
                 return None
+            content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if content_type != "application/json":
+                return response.json({"error": "send the message as JSON with Content-Type: application/json"}, status=415)
+            if len(request.body or b"") > settings.max_body_bytes:
+                return response.json({"error": f"request body is larger than {settings.max_body_bytes:,} bytes"}, status=413)
+            wait = limits.client(client_address(request))
+            if wait is not None:
+                return too_many(wait, "from this address")
             try:
                 body = parse_rest_body(request.body or b"")
             except BadRequest as error:
                 return response.json({"error": str(error)}, status=400)
+            wait = limits.conversation("rest\n" + body["sender"])
+            if wait is not None:
+                return too_many(wait, "in this conversation")
             checked = check_message(body["message"], max_chars)
             if checked.reply is not None:
                 return response.json([{"recipient_id": body["sender"], "text": checked.reply}])

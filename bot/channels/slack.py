@@ -10,6 +10,8 @@ Same URL as Rasa's `slack` channel (/webhooks/slack/webhook). What changes, and 
 - malformed requests get a 4xx instead of a 500;
 - with LANTERN_SALES_CHANNEL set, the reps' side of a live handoff (clicks on the brief's
   buttons, replies in its thread) goes to `bot/channels/handoff_relay.py`.
+- request limits: bodies over LANTERN_MAX_BODY_BYTES get a 413, one address or one Slack
+  conversation over its rate a 429 with Retry-After (bot/security/rate_limit.py).
 Reading Slack's requests and shaping replies is in `bot/channels/slack_events.py`.
 """
 
@@ -42,6 +44,7 @@ from bot.db import record_slack_event_once
 from bot.rasa_integration.channels import SlackInputBase, SlackOutput
 from bot.rasa_integration.sentence_featurizer import embedding_first
 from bot.rasa_integration.tracker_store import on_events_saved
+from bot.security.rate_limit import client_address, limits_from
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -105,11 +108,23 @@ class LanternSlackInput(SlackInputBase):
             async def start_relay(app: Any, _: Any) -> None:
                 relay.agent = app.ctx.agent
                 relay.in_background(relay.watch_timeouts(min(1.0, self.settings.handoff_wait_seconds / 3)))
+        limits = limits_from(self.settings)
+
+        def too_many(wait: int, what: str) -> HTTPResponse:
+            # X-Slack-No-Retry: a retry would only be limited again.
+            return response.json({"error": f"too many requests {what}; try again in {wait} s"}, status=429,
+                                 headers={"Retry-After": str(wait), "X-Slack-No-Retry": "1"})
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
             if not self.settings.slack_enabled:
                 return response.json({"error": OFF_MESSAGE}, status=404)
+            if len(request.body or b"") > self.settings.max_body_bytes:
+                return response.json({"error": f"request body is larger than {self.settings.max_body_bytes:,} bytes"},
+                                     status=413)
+            wait = limits.client(client_address(request))
+            if wait is not None:
+                return too_many(wait, "from this address")
             # Rasa's check: HMAC-SHA256 compared in constant time, timestamps more than
             # five minutes off either way refused (tests/e2e/test_slack.py holds it to that).
             if not self.is_request_from_slack_authentic(request):
@@ -136,6 +151,10 @@ class LanternSlackInput(SlackInputBase):
                 relay.agent = relay.agent or request.app.ctx.agent
                 relay.in_background(relay.on_click(incoming))
                 return response.json({"ok": True})
+            if not isinstance(incoming, ThreadReply):  # a rep's reply is not a visitor's message
+                wait = limits.conversation("slack\n" + incoming.conversation_id)
+                if wait is not None:
+                    return too_many(wait, "in this conversation")
             if incoming.event_id:
                 try:
                     first = await self._first_receipt(incoming.event_id)

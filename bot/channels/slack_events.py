@@ -9,13 +9,12 @@ check stays there because Rasa's own check is reused.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 from urllib.parse import parse_qs
 
-from bot.channels.inbound import BadRequest
+from bot.channels.inbound import BadRequest, load_json
 from bot.handoff.live_messages import ACTIONS as HANDOFF_ACTIONS
 
 # The limit (and Rasa's): more than five choices read badly in a chat.
@@ -293,13 +292,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+SLACK_MAX_JSON_DEPTH = 32  # Slack's own payloads (blocks in messages) stay well under it
+
+
 def _json_object(raw: Union[str, bytes], what: str) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as error:
         raise BadRequest(f"{what} is not UTF-8") from error
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"{what} is not valid JSON: {error.msg} at position {error.pos}") from error
+    data = load_json(text, what, max_depth=SLACK_MAX_JSON_DEPTH)  # depth, surrogates: a 400, not a 500
     if not isinstance(data, dict):
         raise BadRequest(f"{what} must be a JSON object")
     return data

@@ -1,9 +1,14 @@
 """The website widget's Rasa input channel: a plain WebSocket, no client library needed.
 
 Routes, under /webhooks/widget:
-    GET  /            health check
-    GET  /lantern.js  the widget script a site embeds with one <script> tag
-    WS   /ws          the conversation (protocol: bot/channels/widget_protocol.py)
+    GET  /                    health check
+    GET  /lantern.js          the widget script a site embeds with one <script> tag
+    WS   /ws                  the conversation (protocol: bot/channels/widget_protocol.py)
+    GET  /transcript/<token>  a rep's read-only transcript, opened by a signed, expiring token
+
+A conversation belongs to the tab that holds its token: the server issues the session id
+and a token signed for it, and history goes only to a hello that presents both
+(bot/security/signing.py, docs/security.md).
 
 Replies are not streamed from the output channel. They are read back from the tracker
 store after it saves, numbered, and pushed to every open connection of that
@@ -16,6 +21,7 @@ Socket.IO channel: docs/widget.md.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
@@ -26,15 +32,28 @@ from sanic.request import Request
 from websockets.exceptions import ConnectionClosed
 
 from bot.channels.inbound import check_message
-from bot.channels.widget_protocol import BadFrame, Hello, VisitorMessage, encode, messages_from_events, parse_client_frame
+from bot.channels.widget_protocol import (
+    BadFrame,
+    Forget,
+    Hello,
+    VisitorMessage,
+    encode,
+    messages_from_events,
+    parse_client_frame,
+)
+from bot.privacy.forget import forget
 from bot.rasa_integration.channels import tracker_store_of
 from bot.rasa_integration.sentence_featurizer import embedding_first
 from bot.rasa_integration.tracker_store import on_tracker_saved
+from bot.security.headers import security_headers
+from bot.security.rate_limit import ConnectionCap, client_address, limits_from
+from bot.security.signing import new_widget_session, read_transcript_token, widget_token, widget_token_valid
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 WIDGET_SCRIPT = "web/widget/lantern.js"
+SLOW_DOWN = "You're sending messages faster than I can read them. Give me {seconds} seconds, then send that again."
 
 
 class WidgetOutput(OutputChannel):
@@ -58,6 +77,7 @@ class Connection:
 
     socket: Any
     session_id: str
+    client: str = "unknown"
     last_seq: int = -1
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -71,11 +91,13 @@ class Connection:
 class WidgetInput(InputChannel):
     """WebSocket channel for the website widget, open only to the configured origins."""
 
-    def __init__(self) -> None:
-        self.settings = get_settings()
+    def __init__(self, settings: Optional[Any] = None) -> None:
+        self.settings = settings or get_settings()
         self.connections: dict[str, set[Connection]] = {}
         self.in_flight: set[tuple[str, str]] = set()
         self.tracker_store: Any = None
+        self.limits = limits_from(self.settings)
+        self.connection_cap = ConnectionCap(self.settings.max_connections_per_client)
 
     @classmethod
     def name(cls) -> Text:
@@ -99,6 +121,17 @@ class WidgetInput(InputChannel):
         async def health(_: Request) -> response.HTTPResponse:
             return response.json({"status": "ok"})
 
+        @widget.listener("before_server_start")
+        async def headers_on_every_response(app: Any, _: Any) -> None:
+            headers = security_headers()
+
+            async def add_headers(_: Request, reply: Any) -> None:
+                if reply is not None and getattr(reply, "headers", None) is not None:
+                    for name, value in headers.items():
+                        reply.headers.setdefault(name, value)
+
+            app.register_middleware(add_headers, "response")
+
         @widget.route("/lantern.js", methods=["GET"])
         async def script(_: Request) -> response.HTTPResponse:
             return response.raw(
@@ -107,23 +140,56 @@ class WidgetInput(InputChannel):
                 headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
             )
 
+        @widget.route("/transcript/<token:str>", methods=["GET"])
+        async def transcript(request: Request, token: str) -> response.HTTPResponse:
+            conversation_id = read_transcript_token(self.settings.signing_key, token)
+            if conversation_id is None:
+                return response.html("<p>This transcript link is not valid or has expired.</p>", status=404)
+            tracker = await tracker_store_of(request).retrieve_full_tracker(conversation_id)
+            events = [event.as_dict() for event in tracker.events] if tracker else []
+            return response.html(
+                transcript_page(conversation_id, messages_from_events(events)),
+                headers={"Cache-Control": "no-store"},
+            )
+
         @widget.middleware("request")
         async def check_origin(request: Request) -> Optional[response.HTTPResponse]:
             # Browsers always send Origin on a WebSocket handshake; refusing other sites
             # stops a page elsewhere from driving (or reading) a visitor's conversation.
-            if request.path.endswith("/ws") and request.headers.get("origin") not in allowed_origins:
-                logger.info("widget connection refused for origin %r", request.headers.get("origin"))
+            # Any spelling of the socket's path counts ("/ws/", "/ws//"), and any upgrade.
+            is_socket = request.path.rstrip("/").endswith("/ws") or (
+                request.headers.get("upgrade", "").lower() == "websocket"
+            )
+            if not is_socket:
+                return None
+            if request.headers.get("origin") not in allowed_origins:
+                logger.info("widget connection refused: origin not allowed")
                 return response.json({"error": "origin not allowed"}, status=403)
+            if self.connection_cap.at_limit(client_address(request)):
+                return response.json(
+                    {"error": "too many open chat connections from this address"},
+                    status=429,
+                    headers={"Retry-After": "30"},
+                )
             return None
 
         @widget.websocket("/ws")
         async def conversation(request: Request, socket: Any) -> None:
             self.tracker_store = tracker_store_of(request)
-            await self.serve(socket, on_new_message)
+            client = client_address(request)
+            if not self.connection_cap.open(client):
+                await socket.close(code=1013, reason="too many connections")
+                return
+            try:
+                await self.serve(socket, on_new_message, client)
+            finally:
+                self.connection_cap.close(client)
 
         return widget
 
-    async def serve(self, socket: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def serve(
+        self, socket: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]], client: str = "unknown"
+    ) -> None:
         """Handle one browser connection until it closes."""
         connection: Optional[Connection] = None
         try:
@@ -137,10 +203,13 @@ class WidgetInput(InputChannel):
                     await socket.send(encode("error", reason=str(error)))
                     continue
                 if isinstance(frame, Hello):
-                    connection = self.register(socket, frame, connection)
+                    connection = await self.open_session(socket, frame, connection, client)
                     await self.push_to(connection, even_if_empty=True)  # the tab learns where it stands
                 elif connection is None:
                     await socket.send(encode("error", reason="send 'hello' first"))
+                elif isinstance(frame, Forget):
+                    await asyncio.shield(self.forget(connection))
+                    connection = None
                 else:
                     # Shielded: a tab closing mid-turn must not cut the turn in half.
                     await asyncio.shield(self.handle_message(connection, frame, on_new_message))
@@ -150,12 +219,32 @@ class WidgetInput(InputChannel):
             if connection is not None:
                 self.unregister(connection)
 
-    def register(self, socket: Any, hello: Hello, previous: Optional[Connection]) -> Connection:
+    async def open_session(
+        self, socket: Any, hello: Hello, previous: Optional[Connection], client: str
+    ) -> Connection:
+        """Resume the session the tab proves it holds, or open a new one and give it its token."""
+        key = self.settings.signing_key
+        if hello.session_id is not None and widget_token_valid(key, hello.session_id, hello.token):
+            session_id, after = hello.session_id, hello.after
+        else:
+            session_id, _ = new_widget_session(key)
+            after = -1
+        await socket.send(encode("session", session_id=session_id, token=widget_token(key, session_id)))
         if previous is not None:
             self.unregister(previous)
-        connection = Connection(socket, hello.session_id, last_seq=hello.after)
-        self.connections.setdefault(hello.session_id, set()).add(connection)
+        connection = Connection(socket, session_id, client, last_seq=after)
+        self.connections.setdefault(session_id, set()).add(connection)
         return connection
+
+    async def forget(self, connection: Connection) -> None:
+        """The visitor's "delete this conversation": everything about it, then every tab told."""
+        session_id = connection.session_id
+        tabs = list(self.connections.get(session_id, ()))
+        for tab in tabs:
+            self.unregister(tab)
+        await asyncio.to_thread(forget, self.settings, conversation_id=session_id, origin="widget")
+        for tab in tabs:
+            await tab.send(encode("forgotten"))
 
     def unregister(self, connection: Connection) -> None:
         tabs = self.connections.get(connection.session_id)
@@ -171,6 +260,11 @@ class WidgetInput(InputChannel):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> None:
         key = (connection.session_id, message.id)
+        wait = self.limits.client(connection.client) or self.limits.conversation("widget\n" + connection.session_id)
+        if wait is not None:
+            await connection.send(encode("limited", id=message.id, retry_after=wait, text=SLOW_DOWN.format(seconds=wait)))
+            await connection.send(encode("ack", id=message.id))
+            return
         checked = check_message(message.text, self.settings.max_message_chars)
         if checked.reply is not None:
             await connection.send(encode("notice", id=message.id, text=checked.reply))
@@ -207,7 +301,7 @@ class WidgetInput(InputChannel):
                 )
             )
         except Exception:  # the visitor gets a reply, the server keeps running
-            logger.exception("widget turn failed for %s", connection.session_id)
+            logger.exception("a widget turn failed")
             await self.push_to(connection)  # whatever was stored before the failure
             await connection.send(
                 encode("notice", id=message.id, text="Sorry, something went wrong on my side. Please try again.")
@@ -238,3 +332,16 @@ class WidgetInput(InputChannel):
                 await connection.send(encode("messages", messages=[m.to_frame() for m in fresh]))
             if fresh:
                 connection.last_seq = fresh[-1].seq
+
+
+def transcript_page(conversation_id: str, messages: list[Any]) -> str:
+    """A conversation as a plain HTML page for a rep: every text escaped, nothing active."""
+    rows = "\n".join(
+        f'<p class="{m.sender}"><b>{"Visitor" if m.sender == "visitor" else "Lantern"}:</b> '
+        f"{html.escape(m.text)}</p>"
+        for m in messages
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Transcript</title></head>'
+        f"<body><h1>Transcript of conversation {html.escape(conversation_id)}</h1>\n{rows}\n</body></html>"
+    )

@@ -3,10 +3,16 @@
 The browser and the server exchange JSON text frames over one WebSocket:
 
     browser -> server
-        {"type": "hello", "session_id": "...", "after": <seq>}   first frame; resume after <seq>
+        {"type": "hello", "session_id": "...", "token": "...", "after": <seq>}
+                    first frame; resume after <seq>. Without a session (or with one whose
+                    token does not match), the server opens a new one and says so.
         {"type": "message", "id": "...", "text": "...", "display": "..."?, "hidden": bool?}
+        {"type": "forget"}                                        delete this conversation
 
     server -> browser
+        {"type": "session", "session_id": "...", "token": "..."} the conversation this tab holds
+        {"type": "forgotten"}                                     the conversation was deleted
+        {"type": "limited", "retry_after": <s>, "text": "..."}   slow down (nothing was stored)
         {"type": "messages", "messages": [<ChatMessage>, ...]}   conversation history, in order
                               a ChatMessage may carry "rep" (a person's name) or "notice"
         {"type": "typing", "on": bool}                            never on while a person has it
@@ -27,6 +33,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Union
 
+from bot.channels.inbound import BadRequest, clean_text, load_json
+
 # Browser-made ids: random UUIDs in practice. Bounded so they can't bloat the tracker.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_BUTTONS = 10
@@ -39,8 +47,14 @@ class BadFrame(ValueError):
 
 @dataclass(frozen=True)
 class Hello:
-    session_id: str
+    session_id: Optional[str] = None  # None: the tab has no conversation yet
+    token: Optional[str] = None
     after: int = -1
+
+
+@dataclass(frozen=True)
+class Forget:
+    """The visitor confirmed "delete this conversation"."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,9 @@ class VisitorMessage:
     hidden: bool = False  # e.g. the greeting request sent when the chat first opens
 
 
-ClientFrame = Union[Hello, VisitorMessage]
+ClientFrame = Union[Hello, VisitorMessage, Forget]
+MAX_FRAME_CHARS = 32_768
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
 def parse_client_frame(raw: Union[str, bytes]) -> ClientFrame:
@@ -61,19 +77,27 @@ def parse_client_frame(raw: Union[str, bytes]) -> ClientFrame:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise BadFrame("frames must be UTF-8 JSON text") from error
+    if len(raw) > MAX_FRAME_CHARS:
+        raise BadFrame(f"frame is longer than {MAX_FRAME_CHARS:,} characters")
     try:
-        frame = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise BadFrame(f"frame is not valid JSON ({error.msg})") from error
+        frame = load_json(raw, "frame", max_depth=4)
+    except BadRequest as error:
+        raise BadFrame(str(error)) from error
     if not isinstance(frame, dict):
         raise BadFrame("frame must be a JSON object")
     kind = frame.get("type")
     if kind == "hello":
-        session_id = _checked_id(frame.get("session_id"), "session_id")
+        session_id = frame.get("session_id")
+        session_id = None if session_id is None else _checked_id(session_id, "session_id")
+        token = frame.get("token")
+        if token is not None and (not isinstance(token, str) or not _TOKEN.match(token)):
+            raise BadFrame("'token' must be the token the server gave with the session")
         after = frame.get("after", -1)
         if not isinstance(after, int) or isinstance(after, bool) or after < -1:
             raise BadFrame("'after' must be an integer >= -1")
-        return Hello(session_id, after)
+        return Hello(session_id, token, after)
+    if kind == "forget":
+        return Forget()
     if kind == "message":
         message_id = _checked_id(frame.get("id"), "id")
         text = frame.get("text")
@@ -82,8 +106,9 @@ def parse_client_frame(raw: Union[str, bytes]) -> ClientFrame:
         display = frame.get("display")
         if display is not None and not isinstance(display, str):
             raise BadFrame("'display' must be a string")
-        return VisitorMessage(message_id, text, display[:200] if display else None, frame.get("hidden") is True)
-    raise BadFrame("'type' must be 'hello' or 'message'")
+        display = clean_text(display)[:200] if display else None
+        return VisitorMessage(message_id, text, display or None, frame.get("hidden") is True)
+    raise BadFrame("'type' must be 'hello', 'message' or 'forget'")
 
 
 def _checked_id(value: Any, name: str) -> str:
@@ -143,7 +168,7 @@ def messages_from_events(events: Iterable[Mapping[str, Any]]) -> list[ChatMessag
                 continue
             display = metadata.get("lantern_display")
             text = display if isinstance(display, str) and display else (event.get("text") or "")
-            messages.append(ChatMessage(seq, "visitor", text, id=event.get("message_id")))
+            messages.append(ChatMessage(seq, "visitor", _valid(text), id=event.get("message_id")))
         else:
             data = event.get("data") or {}
             metadata = event.get("metadata") or {}
@@ -151,7 +176,7 @@ def messages_from_events(events: Iterable[Mapping[str, Any]]) -> list[ChatMessag
                 ChatMessage(
                     seq,
                     "bot",
-                    event.get("text") or "",
+                    _valid(event.get("text") or ""),
                     buttons=_buttons(data.get("buttons")),
                     card=_card(data.get("custom")),
                     rep=_rep_name(metadata),
@@ -197,5 +222,15 @@ def _card(raw: Any) -> Optional[ArticleCard]:
     return ArticleCard(title, summary, url)
 
 
+def _valid(text: str) -> str:
+    """Text that encodes as UTF-8: a lone surrogate stored before it was refused at the door
+    becomes "?" instead of breaking every later history load."""
+    return text.encode("utf-8", "replace").decode("utf-8") if _SURROGATES.search(text) else text
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def encode(kind: str, **fields: Any) -> str:
-    return json.dumps({"type": kind, **fields}, ensure_ascii=False)
+    # ASCII escapes: a frame always encodes, whatever is inside it.
+    return json.dumps({"type": kind, **fields}, ensure_ascii=True)

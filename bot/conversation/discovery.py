@@ -23,6 +23,11 @@ _PRONOUNS = {
     "am": "are",
 }
 _TOKEN = re.compile(r"[A-Za-z']+|[^A-Za-z']+")
+# The restatement is a bot message, and bot messages are rendered as Markdown (links, bold,
+# code): the visitor's words must come back as plain words. Markup characters go, and a
+# URL loses its scheme, so nothing the visitor typed becomes a link in the bot's voice.
+_MARKUP = re.compile(r"[\[\]*_`<>|~#]")
+_SCHEME = re.compile(r"\b(?:https?|ftp|javascript|data|mailto):/*", re.IGNORECASE)
 MAX_QUOTED_CHARS = 240
 _QUESTION_START = re.compile(
     r"^\s*(?:how|what|whats|what's|why|when|where|which|who|can|could|should|would|is|are|do|does|did|will)\b",
@@ -54,7 +59,11 @@ def given(answer: Optional[str]) -> Optional[str]:
 
 
 def reflect(text: str) -> str:
-    """The visitor's words with first-person pronouns turned to second person, trimmed for quoting."""
+    """The visitor's words with first-person pronouns turned to second person, trimmed for quoting.
+
+    Plain text only: Markdown characters and URL schemes are removed (see `_MARKUP`)."""
+    text = _SCHEME.sub("", _MARKUP.sub(" ", text))
+    text = re.sub(r"[ \t]{2,}", " ", text)
     words = []
     for token in _TOKEN.findall(text.strip()):
         words.append(_PRONOUNS.get(token.lower(), token))

@@ -119,6 +119,11 @@ def running_stack(
         "LANTERN_ACTION_PORT": str(free_port()),
         "LANTERN_API_TOKEN": "test-token",
         "LANTERN_MAX_MESSAGE_CHARS": "2000",
+        # Tests and benchmarks send far faster than a visitor; tests of the limits set their own.
+        "LANTERN_RATE_PER_CLIENT": "1000000",
+        "LANTERN_RATE_PER_CONVERSATION": "1000000",
+        "LANTERN_MAX_TURNS_PER_SESSION": "1000000",
+        "LANTERN_MAX_CONNECTIONS_PER_CLIENT": "10000",
         **(extra_env or {}),
     }
     settings = load_settings(environ=env, home=PROJECT_HOME)

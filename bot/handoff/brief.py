@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from bot.privacy.redact import redact
+
 
 @dataclass(frozen=True)
 class ArticleRead:
@@ -36,10 +38,13 @@ class Contact:
 
 
 def slack_blocks(lead_id: int, contact: Contact, brief: LeadBrief, transcript_url: str) -> dict[str, Any]:
-    """A Slack message (Block Kit) for the sales channel."""
+    """A Slack message (Block Kit) for the sales channel.
+
+    The visitor's free text is redacted (emails, phones, card-like numbers): the lead's
+    own contact fields are the only personal data a Slack channel receives."""
 
     def line(label: str, value: Optional[str]) -> str:
-        return f"*{label}:* {value if value else '_not said_'}"
+        return f"*{label}:* {redact(value) if value else '_not said_'}"
 
     articles = "\n".join(
         f"• <{a.url}|{a.title}>" + {True: " (helped)", False: " (didn't help)", None: ""}[a.helped]

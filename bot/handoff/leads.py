@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.handoff.brief import Contact, LeadBrief, slack_blocks, webhook_payload
 from bot.models import Lead, OutboxNotification
+from bot.security.signing import transcript_token
 from bot.settings import Settings
 
 SLACK = "slack"
@@ -25,13 +26,25 @@ class Announcement:
     targets: tuple[str, ...]
     transcript_url_template: str
     rasa_url: str
+    signing_key: bytes = b""
+    transcript_link_hours: int = 72
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Announcement":
-        return cls(tuple(notification_targets(settings)), settings.transcript_url_template, settings.rasa_url)
+        key = settings.signing_key if (settings.secret_key or settings.api_token) else b""
+        return cls(tuple(notification_targets(settings)), settings.transcript_url_template, settings.rasa_url,
+                   key, settings.transcript_link_hours)
 
-    def transcript_url(self, conversation_id: str) -> str:
-        return self.transcript_url_template.format(rasa_url=self.rasa_url, conversation_id=conversation_id)
+    def transcript_url(self, conversation_id: str, now: Optional[datetime] = None) -> str:
+        """The rep's link: its own signed token, valid `transcript_link_hours`, not the visitor's id.
+
+        `{conversation_id}` still works in LANTERN_TRANSCRIPT_URL for a custom viewer that
+        checks access itself."""
+        expires = (now or datetime.now(timezone.utc)) + timedelta(hours=self.transcript_link_hours)
+        token = transcript_token(self.signing_key, conversation_id, expires) if self.signing_key else ""
+        return self.transcript_url_template.format(
+            rasa_url=self.rasa_url, conversation_id=conversation_id, token=token
+        )
 
 
 def notification_targets(settings: Settings) -> list[str]:

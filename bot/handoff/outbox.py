@@ -111,12 +111,24 @@ def deliver_due(
     return DeliveryReport(delivered, failed)
 
 
+RETENTION_EVERY = timedelta(hours=1)
+
+
 def run_worker(settings: Settings, poll_seconds: float = 1.0, stop: Optional[threading.Event] = None) -> None:
-    """Deliver due notifications until `stop` is set (or forever)."""
+    """Deliver due notifications until `stop` is set (or forever); apply retention hourly."""
+    from bot.privacy.retention import run_retention
+
     notifiers = notifiers_from_settings(settings)
     stop = stop or threading.Event()
     logger.info("delivery worker started for %s", ", ".join(notifiers) or "no configured targets")
+    next_retention = datetime.now(timezone.utc)
     while not stop.is_set():
+        if datetime.now(timezone.utc) >= next_retention:
+            try:
+                run_retention(settings)
+            except Exception:  # retention waits for the next hour; delivery goes on
+                logger.exception("retention round failed")
+            next_retention = datetime.now(timezone.utc) + RETENTION_EVERY
         try:
             report = deliver_due(settings.db_url, notifiers)
         except Exception:  # the worker must outlive a database hiccup

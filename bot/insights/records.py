@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.models import ArticleFeedback, ContentGap
+from bot.privacy.redact import redact
 
 MAX_STORED_CHARS = 4000
 
@@ -18,7 +19,7 @@ def record_content_gap(db_url: str, conversation_id: str, question: str, closest
         session.add(
             ContentGap(
                 conversation_id=conversation_id,
-                question=question[:MAX_STORED_CHARS],
+                question=redact(question[:MAX_STORED_CHARS]),  # marketers see questions, not people
                 closest_topic=closest_topic,
                 created_at=datetime.now(timezone.utc),
             )
@@ -34,7 +35,7 @@ def record_article_feedback(
                 conversation_id=conversation_id,
                 article_id=article_id,
                 helpful=helpful,
-                comment=comment[:MAX_STORED_CHARS] if comment else None,
+                comment=redact(comment[:MAX_STORED_CHARS]) if comment else None,
                 created_at=datetime.now(timezone.utc),
             )
         )

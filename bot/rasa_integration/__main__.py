@@ -28,19 +28,30 @@ def main(argv: list[str]) -> None:
         # Rasa sets up its own console logging once it starts; until then, `apply`'s line
         # goes out in the same format (Rasa's set-up replaces this handler, it adds none).
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-8s %(name)s  - %(message)s")
-        apply(get_settings())
-        sys.argv = ["rasa", *argv[1:]]
+        from bot.privacy.redact import install_log_redaction
+
+        settings = get_settings()
+        install_log_redaction()
+        apply(settings)
+        # The API token joins Rasa's arguments here, inside the process: changing sys.argv
+        # does not change the command line other users see in the process list.
+        token = ["--auth-token", settings.api_token] if "--enable-api" in argv and settings.api_token else []
+        sys.argv = ["rasa", *argv[1:], *token]
         rasa.__main__.main()
     else:
         import rasa_sdk.__main__
 
         from bot.conversation.intent_model import served_model
         from bot.knowledge.embeddings import shared_encoder
+        from bot.privacy.redact import install_log_redaction
+        from bot.rasa_integration.action_auth import require_action_secret
         from bot.settings import get_settings
 
         # Loaded before the first visitor needs them (fitted here if `lantern train` didn't).
         served_model(get_settings().models_dir)
         shared_encoder()
+        install_log_redaction()
+        require_action_secret(get_settings().action_secret)
 
         sys.argv = ["rasa_sdk", *argv[1:]]
         rasa_sdk.__main__.main()

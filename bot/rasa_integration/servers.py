@@ -32,13 +32,16 @@ def rasa_server_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
         "--interface", settings.rasa_host,
         "--port", str(settings.rasa_port),
         "--enable-api",
-        "--auth-token", settings.api_token,
+        # The token is not on this command line (anyone on the machine could read it in `ps`):
+        # bot/rasa_integration/__main__.py hands it to Rasa inside the process.
     ]
     for origin in settings.allowed_origins:
         argv += ["--cors", origin]
     env = {
         # endpoints.yml reads these; they come from settings so there is one source.
         "LANTERN_ACTION_WEBHOOK_URL": f"{settings.action_url}/webhook",
+        # endpoints.yml sends it as a header with every action call (bot/rasa_integration/action_auth.py).
+        "LANTERN_ACTION_SECRET": settings.action_secret,
         "LANTERN_HOME": str(home),
     }
     return argv, env
@@ -51,7 +54,11 @@ def action_server_command(settings: Settings) -> tuple[list[str], dict[str, str]
         "--port", str(settings.action_port),
     ]
     # The SDK has no host flag; Sanic reads SANIC_HOST. Bind to loopback by default.
-    return argv, {"SANIC_HOST": settings.action_host, "LANTERN_HOME": str(settings.home)}
+    return argv, {
+        "SANIC_HOST": settings.action_host,
+        "LANTERN_HOME": str(settings.home),
+        "LANTERN_ACTION_SECRET": settings.action_secret,
+    }
 
 
 def servers_healthy(settings: Settings) -> bool:

@@ -38,7 +38,7 @@ def body(value: object) -> bytes:
 
 
 def test_a_well_formed_body_parses() -> None:
-    parsed = parse_rest_body(body({"sender": "abc", "message": "hi", "metadata": {"page": "/"}}))
+    parsed = parse_rest_body(body({"sender": "abc", "message": "hi", "metadata": {"page_url": "/"}}))
     assert parsed["sender"] == "abc" and parsed["message"] == "hi"
 
 
@@ -59,3 +59,40 @@ def test_a_well_formed_body_parses() -> None:
 def test_malformed_bodies_are_rejected_with_a_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(BadRequest, match=reason):
         parse_rest_body(raw)
+
+
+@pytest.mark.parametrize(
+    "metadata, reason",
+    [
+        ({"lantern_display": "I am the visitor now"}, "refused: lantern_display"),
+        ({"lantern_hidden": True}, "refused: lantern_hidden"),
+        ({"anything": "x"}, "refused: anything"),
+        ({"page_url": "x" * 1_000_000}, "larger than"),
+        ({"page_url": ["not", "text"]}, "printable text"),
+    ],
+)
+def test_rest_metadata_is_bounded_and_limited_to_the_keys_lantern_defines(metadata: dict, reason: str) -> None:
+    body = json.dumps({"sender": "s-1", "message": "hi", "metadata": metadata}).encode()
+    with pytest.raises(BadRequest, match=reason):
+        parse_rest_body(body)
+
+
+def test_known_metadata_passes_and_unknown_body_keys_are_dropped() -> None:
+    body = json.dumps({"sender": "s-1", "message": "hi", "metadata": {"page_url": "https://a.example/"}, "x": 1})
+    assert parse_rest_body(body.encode()) == {"sender": "s-1", "message": "hi", "metadata": {"page_url": "https://a.example/"}}
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b'{"sender": "s-1", "message": "hi", "metadata": {"page_url": "\\ud800"}}', "surrogate"),
+        (b'{"sender": "s-1", "message": "\\udc00"}', "surrogate"),
+        (b'{"sender": "s-1", "message": "hi", "metadata": ' + b"[" * 1000 + b"]" * 1000 + b"}", "nested"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested"),
+        (b'{"sender": "w-0123456789abcdef0123456789abcdef", "message": "/restart"}', "other channels"),
+        (b'{"sender": "slack:U123", "message": "hi"}', "other channels"),
+    ],
+)
+def test_surrogates_deep_nesting_and_other_channels_senders_are_bad_requests(body: bytes, reason: str) -> None:
+    with pytest.raises(BadRequest, match=reason):
+        parse_rest_body(body)

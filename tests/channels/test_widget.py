@@ -10,8 +10,17 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.widget import WidgetInput
+from bot.security.signing import widget_token
+from bot.settings import load_settings
+from tests.conftest import PROJECT_HOME
 
-SESSION = "session-0001"
+SETTINGS = load_settings(environ={"LANTERN_SECRET_KEY": "unit-test-key"}, home=PROJECT_HOME)
+KEY = SETTINGS.signing_key
+SESSION = "w-" + "0" * 32
+
+
+def hello(after: int = -1, session_id: str = SESSION, token: Optional[str] = None) -> dict:
+    return {"type": "hello", "session_id": session_id, "token": token or widget_token(KEY, session_id), "after": after}
 
 
 class ScriptedSocket:
@@ -44,7 +53,7 @@ class TrackerStore:
 
 def channel_with_bot(store: TrackerStore) -> tuple[WidgetInput, list[UserMessage], Callable]:
     """A channel whose 'bot' echoes each message, saving like Rasa and notifying like the store."""
-    channel = WidgetInput()
+    channel = WidgetInput(SETTINGS)
     channel.tracker_store = store
     received: list[UserMessage] = []
 
@@ -70,7 +79,7 @@ def test_a_turn_is_passed_to_rasa_once_and_its_messages_come_back_numbered() -> 
     channel, received, on_new_message = channel_with_bot(store)
     socket = ScriptedSocket(
         [
-            {"type": "hello", "session_id": SESSION},
+            hello(),
             {"type": "message", "id": "m-00000001", "text": "/feedback_helpful", "display": "Yes, it helped"},
             {"type": "message", "id": "m-00000001", "text": "/feedback_helpful", "display": "Yes, it helped"},
         ]
@@ -93,7 +102,7 @@ def test_a_reconnecting_tab_gets_only_what_it_has_not_seen() -> None:
     store = TrackerStore()
     store.events[SESSION] = [UserUttered("hi", message_id="m-00000001"), BotUttered("hello"), BotUttered("what's up?")]
     channel, _, _ = channel_with_bot(store)
-    socket = ScriptedSocket([{"type": "hello", "session_id": SESSION, "after": 1}])
+    socket = ScriptedSocket([hello(after=1)])
     serve(channel, socket, None)
     [frame] = socket.of_type("messages")
     assert [(m["seq"], m["text"]) for m in frame["messages"]] == [(2, "what's up?")]
@@ -101,9 +110,12 @@ def test_a_reconnecting_tab_gets_only_what_it_has_not_seen() -> None:
 
 def test_a_new_tab_is_told_when_there_is_no_history_yet() -> None:
     channel, _, _ = channel_with_bot(TrackerStore())
-    socket = ScriptedSocket([{"type": "hello", "session_id": SESSION}])
+    socket = ScriptedSocket([hello()])
     serve(channel, socket, None)
-    assert socket.sent == [{"type": "messages", "messages": []}]
+    assert socket.sent == [
+        {"type": "session", "session_id": SESSION, "token": widget_token(KEY, SESSION)},
+        {"type": "messages", "messages": []},
+    ]
 
 
 def test_bad_frames_and_refused_messages_never_reach_rasa() -> None:
@@ -113,7 +125,7 @@ def test_bad_frames_and_refused_messages_never_reach_rasa() -> None:
         [
             b"\xff",
             {"type": "message", "id": "m-00000001", "text": "before hello"},
-            {"type": "hello", "session_id": SESSION},
+            hello(),
             {"type": "message", "id": "m-00000002", "text": "x" * 5000},
             {"type": "message", "id": "m-00000003", "text": "\u0000\u0001  "},
         ]
@@ -133,8 +145,67 @@ def test_a_failing_turn_gets_an_apology_and_the_tab_is_forgotten_when_it_closes(
     async def broken(message: UserMessage) -> None:
         raise RuntimeError("model not loaded")
 
-    socket = ScriptedSocket([{"type": "hello", "session_id": SESSION}, {"type": "message", "id": "m-00000001", "text": "hi"}])
+    socket = ScriptedSocket([hello(), {"type": "message", "id": "m-00000001", "text": "hi"}])
     serve(channel, socket, broken)
     assert "something went wrong" in socket.of_type("notice")[0]["text"]
     assert socket.of_type("typing")[-1] == {"type": "typing", "on": False}
     assert channel.connections == {} and channel.in_flight == set()
+
+
+def test_history_goes_only_to_the_holder_of_the_session_token() -> None:
+    store = TrackerStore()
+    store.events[SESSION] = [UserUttered("my email is ana@example.com", message_id="m-00000001"), BotUttered("thanks")]
+    channel, _, _ = channel_with_bot(store)
+    for attempt in (
+        {"type": "hello", "session_id": SESSION, "after": -1},  # the id alone, as in the finding
+        hello(token="A" * 43),  # a made-up token
+        hello(session_id="w-" + "1" * 32, token=widget_token(KEY, SESSION)),  # another session's token
+    ):
+        socket = ScriptedSocket([attempt])
+        serve(channel, socket, None)
+        [session] = socket.of_type("session")
+        assert session["session_id"] != SESSION and session["session_id"].startswith("w-")
+        assert socket.of_type("messages") == [{"type": "messages", "messages": []}]
+        assert "ana@example.com" not in json.dumps(socket.sent)
+    holder = ScriptedSocket([hello()])
+    serve(channel, holder, None)
+    assert [m["text"] for m in holder.of_type("messages")[0]["messages"]] == ["my email is ana@example.com", "thanks"]
+
+
+def test_a_tab_over_its_rate_is_asked_calmly_to_wait_and_nothing_reaches_rasa() -> None:
+    from bot.security.rate_limit import Limits
+
+    store = TrackerStore()
+    channel, received, on_new_message = channel_with_bot(store)
+    channel.limits = Limits.of(100, 2, 100)
+    socket = ScriptedSocket([hello()] + [{"type": "message", "id": f"m-0000000{i}", "text": f"hi {i}"} for i in range(3)])
+    serve(channel, socket, on_new_message)
+    assert [m.text for m in received] == ["hi 0", "hi 1"]
+    [limited] = socket.of_type("limited")
+    assert limited["id"] == "m-00000002" and 1 <= limited["retry_after"] <= 60
+    assert "faster than I can read" in limited["text"]
+    assert "m-00000002" in [f["id"] for f in socket.of_type("ack")]  # the tab stops resending it
+
+
+def test_delete_this_conversation_removes_it_and_tells_every_tab(tmp_path) -> None:
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from bot.db import session_scope, upgrade_schema
+    from bot.models import PrivacyAudit
+
+    db_url = f"sqlite:///{tmp_path / 'lantern.db'}"
+    upgrade_schema(db_url)
+    store = TrackerStore()
+    store.events[SESSION] = [UserUttered("hi", message_id="m-00000001"), BotUttered("hello")]
+    channel, _, _ = channel_with_bot(store)
+    channel.settings = replace(SETTINGS, db_url=db_url, tracker_db_url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    socket = ScriptedSocket([hello(), {"type": "forget"}, {"type": "message", "id": "m-00000009", "text": "hi"}])
+    serve(channel, socket, None)
+    assert socket.of_type("forgotten") == [{"type": "forgotten"}]
+    assert "hello" in socket.of_type("error")[-1]["reason"]  # the deleted session is no longer held
+    with session_scope(db_url) as session:
+        [audit] = session.execute(select(PrivacyAudit)).scalars().all()
+    assert (audit.action, audit.origin) == ("forget", "widget")
+    assert SESSION not in json.dumps(audit.counts)

@@ -16,8 +16,8 @@ SESSION = "0b0c6f0e-8d8e-4a5e-9d55-0f3c1a2b3c4d"
 
 
 def test_hello_and_message_frames_parse() -> None:
-    assert parse_client_frame(json.dumps({"type": "hello", "session_id": SESSION, "after": 4})) == Hello(SESSION, 4)
-    assert parse_client_frame(json.dumps({"type": "hello", "session_id": SESSION})) == Hello(SESSION, -1)
+    assert parse_client_frame(json.dumps({"type": "hello", "session_id": SESSION, "after": 4})) == Hello(SESSION, after=4)
+    assert parse_client_frame(json.dumps({"type": "hello", "session_id": SESSION})) == Hello(SESSION)
     frame = parse_client_frame(
         json.dumps({"type": "message", "id": "m-12345678", "text": "hi", "display": "Yes, it helped", "hidden": True})
     )
@@ -106,3 +106,38 @@ def test_live_handoff_messages_say_who_wrote_them_and_who_is_talking() -> None:
     ]
     frames = [m.to_frame() for m in messages_from_events(events)]
     assert [(f.get("rep"), f.get("notice")) for f in frames] == [("Dana", "joined"), ("Dana", None), (None, "back"), (None, None)]
+def test_a_tab_without_a_conversation_says_hello_without_one_and_tokens_are_checked_for_shape() -> None:
+    assert parse_client_frame('{"type": "hello"}') == Hello()
+    token = "A" * 43
+    assert parse_client_frame(json.dumps({"type": "hello", "session_id": SESSION, "token": token})) == Hello(SESSION, token)
+    with pytest.raises(BadFrame, match="token"):
+        parse_client_frame(json.dumps({"type": "hello", "session_id": SESSION, "token": "<script>"}))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"type": "message", "id": "m-12345678", "text": "hi", "display": "\\ud800"}',
+        '{"type": "message", "id": "m-12345678", "text": "\\udfff hi"}',
+    ],
+)
+def test_a_lone_surrogate_is_refused_at_the_door(raw: str) -> None:
+    with pytest.raises(BadFrame, match="surrogate"):
+        parse_client_frame(raw)
+
+
+def test_deeply_nested_and_oversized_frames_are_refused_not_crashed_on() -> None:
+    with pytest.raises(BadFrame, match="nested"):
+        parse_client_frame("[" * 10_000 + "]" * 10_000)
+    with pytest.raises(BadFrame, match="longer"):
+        parse_client_frame(json.dumps({"type": "message", "id": "m-12345678", "text": "x" * 40_000}))
+
+
+def test_a_surrogate_stored_before_the_fix_no_longer_breaks_the_history() -> None:
+    from bot.channels.widget_protocol import encode
+
+    events = [{"event": "user", "text": "hi", "metadata": {"lantern_display": "bad \ud800 char"}},
+              {"event": "bot", "text": "ok \udfff"}]
+    frame = encode("messages", messages=[m.to_frame() for m in messages_from_events(events)])
+    frame.encode("utf-8")  # what the WebSocket does with every frame; raised UnicodeEncodeError before
+    assert "bad ? char" in json.loads(frame)["messages"][0]["text"]

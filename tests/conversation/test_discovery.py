@@ -42,3 +42,16 @@ def test_questions_are_told_from_answers_by_their_form() -> None:
     assert looks_like_question("is that normal?")
     assert not looks_like_question("open rates halved since march")
     assert not looks_like_question("we lose about ten orders a week")
+
+
+def test_visitor_markdown_never_comes_back_as_the_bots_own_link_or_formatting() -> None:
+    from bot.conversation.discovery import DiscoverySummary, restate
+
+    summary = DiscoverySummary.from_answers(
+        "our [your status page](https://evil.example/login) is **down**", "see `<b>x</b>` and http://evil.example",
+        None, None,
+    )
+    said = restate(summary)
+    for markup in ("[", "](", "**", "`", "<", "https://", "http://"):
+        assert markup not in said, markup
+    assert "your status page" in said and "evil.example/login" in said  # the words stay, as plain text

@@ -6,6 +6,7 @@ Screenshots land in results/screenshots/ (desktop and phone sizes)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import replace
@@ -111,7 +112,7 @@ def test_nothing_is_stored_or_connected_before_the_chat_is_opened(page, site) ->
     page.locator(".launcher").click()
     page.locator(".msg.bot").first.wait_for()
     assert len(sockets) == 1 and sockets[0].endswith("/webhooks/widget/ws")
-    assert page.evaluate("localStorage.getItem('lantern.session')")
+    assert held_session(page).startswith("w-")  # issued by the server
     assert page.context.cookies() == []
 
 
@@ -156,7 +157,7 @@ def test_discovery_buttons_cards_and_history_across_reload_and_pages(page, site)
     page.goto(url + "/services.html")
     page.locator(".card").first.wait_for()
     assert log_texts(page) == before
-    sid = page.evaluate("localStorage.getItem('lantern.session')")
+    sid = held_session(page)
     feedback = [e for e in stack.tracker(sid)["events"] if e["event"] == "user" and e["text"] == "/feedback_helpful"]
     assert len(feedback) == 1
 
@@ -174,7 +175,7 @@ def test_a_dropped_connection_is_restored_without_losing_or_repeating_messages(p
     page.locator(".status").wait_for(state="hidden")
     assert page.locator(".msg.visitor", has_text="are you a bot?").count() == 1
     assert page.locator(".msg.bot", has_text="I'm a bot").count() == 1
-    sid = page.evaluate("localStorage.getItem('lantern.session')")
+    sid = held_session(page)
     asked = [e for e in stack.tracker(sid)["events"] if e["event"] == "user" and e["text"] == "are you a bot?"]
     assert len(asked) == 1
     assert page.evaluate("localStorage.getItem('lantern.outbox')") is None
@@ -187,7 +188,7 @@ def test_markup_from_the_visitor_or_the_server_is_shown_as_text(page, site) -> N
     page.locator(".msg.visitor", has_text=XSS).wait_for()
     page.locator(".msg.bot").nth(1).wait_for()  # the bot answered something
     # A message with markup, as an article or a rep might send it, pushed into the conversation.
-    sid = page.evaluate("localStorage.getItem('lantern.session')")
+    sid = held_session(page)
     hostile = f"**{XSS}** see [this](javascript:alert(2)) or <script>alert(3)</script> https://copperleaf.example/learn/x"
     response = requests.post(
         f"{stack.settings.rasa_url}/conversations/{sid}/tracker/events",
@@ -271,7 +272,31 @@ def test_phone_sized_screen(browser, site) -> None:
 def test_a_conversation_the_server_no_longer_has_starts_over_with_a_greeting(page, site) -> None:
     _, _, url = site
     page.goto(url)
-    page.evaluate("localStorage.setItem('lantern.session', 'forgotten-conversation-1'); sessionStorage.setItem('lantern.open', '1')")
+    # Also what a tab holding someone else's id without its token looks like: a fresh conversation.
+    forged = json.dumps({"id": "w-" + "f" * 32, "token": "A" * 43})
+    page.evaluate(f"localStorage.setItem('lantern.conversation', {json.dumps(forged)}); sessionStorage.setItem('lantern.open', '1')")
     page.reload()
     wait_for_bot_text(page, "What are you trying to fix or figure out?")
     assert page.locator(".msg.visitor").count() == 0  # the greeting request is not shown
+
+
+def held_session(page) -> str:
+    """The conversation id the widget holds (with its token) in localStorage."""
+    return json.loads(page.evaluate("localStorage.getItem('lantern.conversation')"))["id"]
+
+
+def test_delete_this_conversation_asks_first_then_deletes_it(page, site) -> None:
+    stack, _, url = site
+    open_chat(page, url)
+    say(page, "our newsletter keeps ending up in spam")
+    page.locator(".msg.bot").nth(1).wait_for()
+    sid = held_session(page)
+    page.get_by_role("button", name="Delete chat").click()
+    page.get_by_role("button", name="Keep it").click()  # changed their mind: nothing happens
+    assert any(e["event"] == "user" for e in stack.tracker(sid)["events"])
+    page.get_by_role("button", name="Delete chat").click()
+    page.get_by_role("button", name="Delete it").click()
+    page.locator(".msg.notice", has_text="This conversation has been deleted.").wait_for()
+    assert page.locator(".msg.visitor").count() == 0
+    assert not [e for e in stack.tracker(sid)["events"] if e["event"] in ("user", "bot")]
+    assert held_session(page) != sid  # a fresh conversation, should the visitor go on

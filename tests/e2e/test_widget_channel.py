@@ -1,7 +1,6 @@
 """The widget's WebSocket channel on the real Rasa server, spoken to as the browser does."""
 
 import asyncio
-import uuid
 from typing import Iterator
 
 import pytest
@@ -32,8 +31,8 @@ def origin(stack: Stack) -> str:
     return stack.settings.demo_url
 
 
-def session() -> str:
-    return uuid.uuid4().hex
+def session() -> None:
+    return None  # a new tab: the server issues the conversation
 
 
 def run(coroutine):
@@ -80,12 +79,11 @@ def test_a_conversation_goes_from_greeting_to_an_article_card(stack: Stack) -> N
 
 
 def test_history_comes_back_on_reconnect_and_a_resent_message_is_handled_once(stack: Stack) -> None:
-    sid = session()
-
     async def first_visit():
-        client = await WidgetClient.connect(ws_url(stack), origin(stack), sid)
+        client = await WidgetClient.connect(ws_url(stack), origin(stack), session())
         await client.turn("hi", message_id="hi-00000001")
         await client.close()
+        return client.session
 
     async def second_visit():
         client = await WidgetClient.connect(ws_url(stack), origin(stack), sid)
@@ -105,18 +103,17 @@ def test_history_comes_back_on_reconnect_and_a_resent_message_is_handled_once(st
         assert [m["seq"] for m in more] == [last + 1, last + 2]
         await client.close()
 
-    run(first_visit())
+    sid = run(first_visit())
     last = run(second_visit())
-    user_events = [e for e in stack.tracker(sid)["events"] if e["event"] == "user"]
+    user_events = [e for e in stack.tracker(sid[0])["events"] if e["event"] == "user"]
     assert [e["text"] for e in user_events] == ["hi"]
     run(resume_after(last))
 
 
 def test_a_message_added_through_the_http_api_is_pushed_to_the_open_widget(stack: Stack) -> None:
-    sid = session()
-
     async def scenario():
-        client = await WidgetClient.connect(ws_url(stack), origin(stack), sid)
+        client = await WidgetClient.connect(ws_url(stack), origin(stack), session())
+        sid = client.session_id
         await client.turn("hi")
         response = await asyncio.to_thread(
             requests.post,
@@ -141,7 +138,7 @@ def test_bad_frames_get_a_reason_and_the_connection_keeps_working(stack: Stack) 
         assert "not valid JSON" in (await client.until("error"))["reason"]
         await client.send_frame({"type": "message", "id": "m-00000001", "text": "hi"})
         assert "hello" in (await client.until("error"))["reason"]
-        await client.send_frame({"type": "hello", "session_id": session()})
+        await client.hello()
         too_long = await client.say("x" * 2001, message_id="long-0001")
         notice = await client.until("notice", id=too_long)
         assert "up to 2,000" in notice["text"]

@@ -14,13 +14,31 @@ class WidgetClient:
     def __init__(self, socket: Any) -> None:
         self.socket = socket
         self.frames: list[dict] = []
+        self.session: Optional[tuple[str, str]] = None  # (session id, token) the server gave
+
+    @property
+    def session_id(self) -> str:
+        assert self.session is not None
+        return self.session[0]
 
     @classmethod
-    async def connect(cls, ws_url: str, origin: str, session_id: str, after: int = -1) -> "WidgetClient":
+    async def connect(
+        cls, ws_url: str, origin: str, session: Optional[tuple[str, str]] = None, after: int = -1
+    ) -> "WidgetClient":
+        """Connect and say hello: with a held (session id, token), or as a new tab."""
         socket = await websockets.connect(ws_url, origin=origin)
         client = cls(socket)
-        await client.send_frame({"type": "hello", "session_id": session_id, "after": after})
+        await client.hello(session, after)
         return client
+
+    async def hello(self, session: Optional[tuple[str, str]] = None, after: int = -1) -> dict:
+        frame: dict[str, Any] = {"type": "hello", "after": after}
+        if session is not None:
+            frame.update(session_id=session[0], token=session[1])
+        await self.send_frame(frame)
+        given = await self.until("session")
+        self.session = (given["session_id"], given["token"])
+        return given
 
     async def send_frame(self, frame: dict) -> None:
         await self.socket.send(json.dumps(frame))

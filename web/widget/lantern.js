@@ -20,7 +20,7 @@
   var script = document.currentScript;
   if (!script || window.LanternWidget) return;
 
-  var KEYS = { session: "lantern.session", outbox: "lantern.outbox", open: "lantern.open" };
+  var KEYS = { session: "lantern.conversation", outbox: "lantern.outbox", open: "lantern.open" };
   var MAX_CHARS = 2000;
   var RECONNECT_DELAYS_MS = [300, 1000, 2000, 3000, 5000];
 
@@ -155,7 +155,11 @@
     ".panel{position:fixed;right:20px;bottom:92px;width:380px;max-width:calc(100vw - 40px);height:580px;max-height:calc(100vh - 112px);",
     "display:flex;flex-direction:column;background:#fff;color:#0f172a;border-radius:14px;overflow:hidden;",
     "box-shadow:0 8px 30px rgba(0,0,0,.28);z-index:2147483001}",
-    ".panel[hidden],.teaser[hidden],.status[hidden],.typing[hidden],.badge[hidden]{display:none}",
+    ".panel[hidden],.teaser[hidden],.status[hidden],.typing[hidden],.badge[hidden],.confirm[hidden]{display:none}",
+    ".forget{margin-left:auto;margin-right:8px;background:none;border:1px solid currentColor;color:inherit;border-radius:6px;font:inherit;font-size:13px;padding:2px 8px;cursor:pointer}",
+    ".confirm{padding:10px 14px;background:#fff7ed;color:#1f2937;border-bottom:1px solid #e5e7eb}",
+    ".confirm p{margin:0 0 8px}",
+    ".confirm button{font:inherit;margin-right:8px;padding:4px 10px;border-radius:6px;border:1px solid #1f2937;background:#fff;color:#1f2937;cursor:pointer}",
     "header{display:flex;align-items:center;justify-content:space-between;padding:8px 8px 8px 16px;background:var(--accent);color:var(--on-accent)}",
     "h2{margin:0;font-size:17px;font-weight:650}",
     ".close{border:0;background:none;color:inherit;font-size:26px;line-height:1;width:44px;height:44px;cursor:pointer;border-radius:8px}",
@@ -215,7 +219,15 @@
   var header = el("header");
   var heading = el("h2", {}, config.title);
   var closeButton = el("button", { class: "close", type: "button", "aria-label": "Close chat" }, "\u00d7");
-  header.append(heading, closeButton);
+  var forgetButton = el("button", { class: "forget", type: "button" }, "Delete chat");
+  header.append(heading, forgetButton, closeButton);
+  // "Delete this conversation": asked once more before anything is deleted.
+  var confirmBox = el("div", { class: "confirm", role: "alertdialog", "aria-label": "Delete this conversation?" });
+  confirmBox.hidden = true;
+  var confirmText = el("p", {}, "Delete this conversation and everything you told us in it? This can't be undone.");
+  var confirmYes = el("button", { type: "button", class: "confirm-yes" }, "Delete it");
+  var confirmNo = el("button", { type: "button", class: "confirm-no" }, "Keep it");
+  confirmBox.append(confirmText, confirmYes, confirmNo);
   var status = el("p", { class: "status", role: "status" });
   status.hidden = true;
   // Who the visitor is talking to while a person has the conversation (live handoff).
@@ -232,7 +244,7 @@
   var input = el("textarea", { id: "lantern-input", rows: "1", maxlength: String(MAX_CHARS), placeholder: "Type your message", autocomplete: "off" });
   var sendButton = el("button", { class: "send", type: "submit" }, "Send");
   form.append(label, input, sendButton);
-  panel.append(header, status, mode, log, typing, form);
+  panel.append(header, confirmBox, status, mode, log, typing, form);
 
   var launcher = el("button", { class: "launcher", type: "button", "aria-controls": "lantern-panel", "aria-expanded": "false", "aria-label": "Open chat" });
   var SVG = "http://www.w3.org/2000/svg";
@@ -257,7 +269,10 @@
 
   // ---- conversation state -------------------------------------------------------------
 
-  var sessionId = load(localStorage, KEYS.session);
+  // The conversation this browser holds: the server's id and the token signed for it.
+  var session = readSession();
+  var sessionId = session && session.id;
+  var wanted = !!sessionId; // connect once the visitor has opened the chat (or holds a conversation)
   var outbox = readOutbox();
   var rendered = {};      // seq -> true, for messages already on screen
   var pending = {};       // message id -> element, sent but not yet in the history
@@ -268,6 +283,21 @@
   var attempts = 0;
   var reconnectTimer = null;
   var historyLoaded = false;
+
+  function readSession() {
+    try {
+      var held = JSON.parse(load(localStorage, KEYS.session) || "null");
+      return held && typeof held.id === "string" && typeof held.token === "string" ? held : null;
+    } catch (e) { return null; }
+  }
+
+  function clearConversation() {
+    Array.prototype.forEach.call(log.querySelectorAll(".msg"), function (node) { node.remove(); });
+    rendered = {};
+    pending = {};
+    lastSeq = -1;
+    historyLoaded = false;
+  }
 
   function readOutbox() {
     try { return JSON.parse(load(localStorage, KEYS.outbox) || "[]").filter(function (m) { return m && m.id; }); }
@@ -410,21 +440,26 @@
   }
 
   function connect() {
-    if (socket || !sessionId) return;
+    if (socket || !wanted) return;
     clearTimeout(reconnectTimer);
     socket = new WebSocket(socketUrl());
     socket.addEventListener("open", function () {
       attempts = 0;
       ready = true;
       status.hidden = true;
-      socket.send(JSON.stringify({ type: "hello", session_id: sessionId, after: lastSeq }));
+      socket.send(JSON.stringify(session
+        ? { type: "hello", session_id: session.id, token: session.token, after: lastSeq }
+        : { type: "hello" }));
       // Anything not acknowledged goes again: the server drops what it already has.
       outbox.forEach(transmit);
     });
     socket.addEventListener("message", function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame.type === "messages") showMessages(frame.messages || []);
+      if (frame.type === "session") holdSession(frame);
+      else if (frame.type === "forgotten") forgotten();
+      else if (frame.type === "limited") showNotice(frame.text);
+      else if (frame.type === "messages") showMessages(frame.messages || []);
       else if (frame.type === "typing") typing.hidden = !frame.on;
       else if (frame.type === "notice") showNotice(frame.text);
       else if (frame.type === "ack") acknowledge(frame.id);
@@ -440,6 +475,25 @@
       attempts += 1;
       reconnectTimer = setTimeout(connect, delay * (0.8 + Math.random() * 0.4));
     });
+  }
+
+  function holdSession(frame) {
+    // The server opened another conversation than the one held (a stale or forged token): start clean.
+    if (session && session.id !== frame.session_id) clearConversation();
+    session = { id: frame.session_id, token: frame.token };
+    sessionId = session.id;
+    store(localStorage, KEYS.session, JSON.stringify(session));
+  }
+
+  function forgotten() {
+    session = null;
+    sessionId = null;
+    store(localStorage, KEYS.session, null);
+    outbox = [];
+    saveOutbox();
+    clearConversation();
+    showNotice("This conversation has been deleted.");
+    if (ready) socket.send(JSON.stringify({ type: "hello" })); // a fresh one, should the visitor go on
   }
 
   function transmit(item) {
@@ -473,10 +527,7 @@
 
   // `restoring`: reopened by itself on a new page, so focus stays where the page puts it.
   function openChat(restoring) {
-    if (!sessionId) {
-      sessionId = newId();
-      store(localStorage, KEYS.session, sessionId);
-    }
+    wanted = true;
     store(sessionStorage, KEYS.open, "1");
     teaser.hidden = true;
     panel.hidden = false;
@@ -498,6 +549,13 @@
 
   launcher.addEventListener("click", function () { if (panel.hidden) openChat(false); else closeChat(); });
   closeButton.addEventListener("click", closeChat);
+  forgetButton.addEventListener("click", function () { confirmBox.hidden = false; confirmNo.focus(); });
+  confirmNo.addEventListener("click", function () { confirmBox.hidden = true; forgetButton.focus(); });
+  confirmYes.addEventListener("click", function () {
+    confirmBox.hidden = true;
+    if (ready && session) socket.send(JSON.stringify({ type: "forget" }));
+    input.focus();
+  });
   teaserOpen.addEventListener("click", function () { openChat(false); });
   teaserClose.addEventListener("click", function () { teaser.hidden = true; launcher.focus(); });
   panel.addEventListener("keydown", function (event) { if (event.key === "Escape") closeChat(); });
@@ -523,7 +581,7 @@
       connect();
       if (load(sessionStorage, KEYS.open) === "1") openChat(true);
     } else if (config.greetingDelay >= 0) {
-      setTimeout(function () { if (panel.hidden && !sessionId) teaser.hidden = false; }, config.greetingDelay * 1000);
+      setTimeout(function () { if (panel.hidden && !wanted) teaser.hidden = false; }, config.greetingDelay * 1000);
     }
   }
 

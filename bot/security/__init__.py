@@ -1,0 +1,1 @@
+"""Who may reach what: signed tokens, request limits and the redaction of personal data (docs/security.md)."""
