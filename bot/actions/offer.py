@@ -79,7 +79,7 @@ def assess(tracker: Tracker, settings: Settings) -> IntentAssessment:
         return model.assess(latest_text(tracker), dialogue_context(tracker), shared_encoder(), _offerings(index))
     except (IndexNotBuilt, SQLAlchemyError, OSError, ValueError):
         logger.exception("buying intent could not be judged; no offer is made")
-        return IntentAssessment(IntentLevel.NONE, None, 0.0, "judgement unavailable")
+        return IntentAssessment(IntentLevel.NONE, None, 0.0, "judgement unavailable", judged=False)
 
 
 def offer_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: IntentAssessment) -> Dict[Text, Any]:

@@ -24,8 +24,8 @@ from bot.knowledge.search import IndexedArticle, IntentLevel, PassageIndex
 
 logger = logging.getLogger(__name__)
 RECOMMENDATIONS = 3
-# NLU intents a problem described in sales words is often taken for.
-SALES_WORD_INTENTS = frozenset({"ask_question", "ask_pricing", "request_demo", "request_sales_contact", "ready_to_buy"})
+# NLU's sales intents: a problem described in sales words is often taken for one of them.
+SALES_WORD_INTENTS = frozenset({"ask_pricing", "request_demo", "request_sales_contact", "ready_to_buy"})
 
 
 def answer_with_articles(
@@ -130,7 +130,8 @@ class ActionAnswerQuestion(LanternAction):
             say_what_we_do(dispatcher, self.settings)
             return {}
         if (
-            assessment.level is IntentLevel.NONE
+            assessment.judged
+            and assessment.level is IntentLevel.NONE
             and latest_intent(tracker) in SALES_WORD_INTENTS
             and not tracker.active_loop_name
             and not looks_like_question(text)

@@ -95,6 +95,7 @@ class IntentAssessment:
     probability: float  # P(clear), what the offer threshold is compared with
     reason: str
     buys_elsewhere: bool = False  # wants to buy something the company does not sell
+    judged: bool = True  # False when the judgement could not be made (no index, no model): never an offer
 
     @property
     def is_clear(self) -> bool:

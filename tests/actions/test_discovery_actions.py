@@ -11,8 +11,8 @@ from tests.actions.conftest import make_tracker, responses, run_action, with_db
 def test_start_discovery_keeps_the_visitors_words_and_resets_old_answers() -> None:
     tracker = make_tracker("nobody visits our site", slots={"symptoms": "old", "impact": "old", "tried": "old"})
     dispatcher, slots = run_action(ActionStartDiscovery(), tracker)
-    assert slots == {"problem": "nobody visits our site", "symptoms": None, "impact": None, "tried": None,
-                     "teach_after_discovery": True}
+    assert slots == {"problem_described": None, "problem": "nobody visits our site", "symptoms": None,
+                     "impact": None, "tried": None, "teach_after_discovery": True}
     assert responses(dispatcher) == ["utter_start_discovery"]
 
 
