@@ -49,6 +49,12 @@ class Settings:
     slack_bot_token: Optional[str] = None
     slack_signing_secret: Optional[str] = None
     slack_api_url: str = "https://slack.com/api/"
+    # The marketing dashboard (bot/insights/dashboard.py): its login token and where it listens.
+    dashboard_token: Optional[str] = None
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8100
+    # Days between two articles on the editorial calendar.
+    editorial_cadence_days: int = 7
     # Which of the Rasa internals patches to apply (bot/rasa_integration): all, none or a list.
     rasa_patches: str = "all"
 
@@ -78,6 +84,10 @@ class Settings:
         if self.cors_origins:
             return self.cors_origins
         return (self.demo_url, f"http://localhost:{self.demo_port}")
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.dashboard_host}:{self.dashboard_port}"
 
     @property
     def slack_enabled(self) -> bool:
@@ -167,6 +177,10 @@ def load_settings(
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         slack_api_url=env.get("LANTERN_SLACK_API_URL") or _default("slack_api_url"),
         rasa_patches=env.get("LANTERN_RASA_PATCHES") or _default("rasa_patches"),
+        dashboard_token=env.get("LANTERN_DASHBOARD_TOKEN") or None,
+        dashboard_host=env.get("LANTERN_DASHBOARD_HOST", _default("dashboard_host")),
+        dashboard_port=_int(env, "LANTERN_DASHBOARD_PORT", _default("dashboard_port")),
+        editorial_cadence_days=_int(env, "LANTERN_EDITORIAL_CADENCE_DAYS", _default("editorial_cadence_days")),
     )
 
 

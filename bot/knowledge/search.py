@@ -214,7 +214,7 @@ class PassageIndex:
         return self._by_id.get(article_id)
 
     @property
-    def embedded_owners(self) -> np.ndarray:
+    def embedded_owners(self) -> NDArray[Any]:
         """The article number of each row of `dense.matrix` (empty without embeddings)."""
         return getattr(self, "_embedded_owners", np.zeros(0, dtype=np.int64))
 
