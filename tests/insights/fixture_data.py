@@ -11,7 +11,14 @@ from datetime import datetime, timedelta, timezone
 from bot.db import session_scope
 from bot.insights import signals as k
 from bot.models import (
-    ArticleFeedback, ContentGap, InsightConversation, InsightSignal, KbArticle, KbPassage, Lead, OutboxNotification,
+    ArticleFeedback,
+    ContentGap,
+    InsightConversation,
+    InsightSignal,
+    KbArticle,
+    KbPassage,
+    Lead,
+    OutboxNotification,
 )
 
 SEO, EMAIL = "seo", "email-marketing"

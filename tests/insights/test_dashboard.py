@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from bot.insights.dashboard import PAGES, _TABLES_OF, make_dashboard_server, parse_filter
+from bot.insights.dashboard import _TABLES_OF, PAGES, make_dashboard_server, parse_filter
 from bot.knowledge.embeddings import shared_encoder
 from tests.insights import fixture_data
 from tests.loopback import serving
