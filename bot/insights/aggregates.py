@@ -215,9 +215,15 @@ FUNNEL_STEPS = (
 
 
 def funnel(db_url: str, period: Period) -> list[Row]:
-    """Conversations started in the period reaching each step, with conversion from the step before."""
-    started = select(InsightConversation.conversation_id).where(_in(InsightConversation.started_at, period)).subquery()
-    per_conversation = (
+    """Conversations started in the period reaching each step, with conversion from the step before.
+
+    Each conversation counts at the furthest step it reached and at every step before it: a
+    visitor who asked a direct question skipped discovery but went past it, and a buyer who
+    asked for a rep without reading on went past "helped or read on". So the counts never rise
+    from one step to the next.
+    """
+    started = select(InsightConversation.conversation_id).where(_in(InsightConversation.started_at, period))
+    flags = (
         select(
             InsightSignal.conversation_id.label("conversation_id"),
             _flag(InsightSignal.kind.in_((kinds.PROBLEM, kinds.QUESTION))).label("described"),
@@ -226,7 +232,7 @@ def funnel(db_url: str, period: Period) -> list[Row]:
             _flag(InsightSignal.kind.in_((kinds.READ_ON, kinds.RELATED))).label("read_on"),
             _flag(InsightSignal.kind == kinds.ASKED_TO_BUY).label("asked"),
         )
-        .where(InsightSignal.conversation_id.in_(select(started.c.conversation_id)))
+        .where(InsightSignal.conversation_id.in_(started))
         .group_by(InsightSignal.conversation_id)
         .subquery()
     )
@@ -236,21 +242,20 @@ def funnel(db_url: str, period: Period) -> list[Row]:
         select(Lead.conversation_id).join(OutboxNotification, OutboxNotification.lead_id == Lead.id)
         .where(OutboxNotification.status == "delivered")
     )
+    depth = case(
+        (flags.c.conversation_id.in_(notified), 7),
+        (flags.c.conversation_id.in_(leads), 6),
+        (flags.c.asked == 1, 5),
+        (or_(flags.c.read_on == 1, flags.c.conversation_id.in_(helped)), 4),
+        (flags.c.passages == 1, 3),
+        (flags.c.discovery == 1, 2),
+        (flags.c.described == 1, 1),
+        else_=0,
+    )
     with session_scope(db_url) as session:
-        visitors = session.execute(select(func.count()).select_from(started)).scalar_one()
-        row = session.execute(
-            select(
-                func.coalesce(func.sum(per_conversation.c.described), 0),
-                func.coalesce(func.sum(per_conversation.c.discovery), 0),
-                func.coalesce(func.sum(per_conversation.c.passages), 0),
-                func.coalesce(func.sum(case((or_(per_conversation.c.read_on == 1,
-                                                 per_conversation.c.conversation_id.in_(helped)), 1), else_=0)), 0),
-                func.coalesce(func.sum(per_conversation.c.asked), 0),
-                func.coalesce(func.sum(case((per_conversation.c.conversation_id.in_(leads), 1), else_=0)), 0),
-                func.coalesce(func.sum(case((per_conversation.c.conversation_id.in_(notified), 1), else_=0)), 0),
-            )
-        ).one()
-    counts = [int(visitors), *(int(n) for n in row)]
+        visitors = session.execute(select(func.count()).select_from(started.subquery())).scalar_one()
+        at_depth = dict(session.execute(select(depth, func.count()).group_by(depth)).all())
+    counts = [int(visitors)] + [sum(int(n) for d, n in at_depth.items() if d >= step) for step in range(1, len(FUNNEL_STEPS))]
     out: list[Row] = []
     for position, (step, count) in enumerate(zip(FUNNEL_STEPS, counts)):
         before = counts[position - 1] if position else count

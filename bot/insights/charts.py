@@ -52,9 +52,10 @@ def stacked_bars(chart_id: str, title: str, labels: Sequence[str], series: dict[
 def horizontal_bars(chart_id: str, title: str, labels: Sequence[str], series: dict[str, Sequence[float]]) -> str:
     height = max(260, 28 * len(labels) * max(1, len(series)) // 2 + 120)
     chart = pygal.HorizontalBar(title=title, **{**_COMMON, "height": min(height, 900)})
-    chart.x_labels = list(labels)
+    # pygal draws the first label at the bottom; reversed, the list reads top-down like the table.
+    chart.x_labels = list(reversed(labels))
     for name, values in series.items():
-        chart.add(name, list(values))
+        chart.add(name, list(reversed(values)))
     return _svg(chart, chart_id)
 
 

@@ -287,6 +287,9 @@ class DashboardHandler(BaseHTTPRequestHandler):
         if url.path == "/login":
             self._send(HTTPStatus.OK, self._login_page())
             return
+        if url.path == "/favicon.ico":
+            self._send(HTTPStatus.NO_CONTENT, "", "image/x-icon")
+            return
         if url.path == "/healthz":
             self._send(HTTPStatus.OK, "ok", "text/plain")
             return
