@@ -104,16 +104,23 @@ def problems_by_topic(db_url: str, period: Period, unit: str = "day") -> list[Ro
 
 def problem_texts(db_url: str, period: Period, limit: int = 400) -> list[tuple[str, int]]:
     """Distinct problem statements and questions in the visitors' words, with how often, most first."""
+    return [(text, total) for text, total, _, _ in problem_texts_by_half(db_url, period, limit)]
+
+
+def problem_texts_by_half(db_url: str, period: Period, limit: int = 400) -> list[tuple[str, int, int, int]]:
+    """(phrasing, times, times in the first half of the period, times in the second half), most first."""
     text = func.lower(func.trim(InsightSignal.text))
+    _, second = period.halves()
+    later = InsightSignal.created_at >= Period(second.start, second.end).since
     query = (
-        select(text, func.count())
+        select(text, func.count(), func.sum(case((later, 0), else_=1)), func.sum(case((later, 1), else_=0)))
         .where(InsightSignal.kind.in_((kinds.PROBLEM, kinds.QUESTION)), _in(InsightSignal.created_at, period))
         .group_by(text)
         .order_by(func.count().desc(), text)
         .limit(limit)
     )
     with session_scope(db_url) as session:
-        return [(t, n) for t, n in session.execute(query) if t]
+        return [(t, int(n), int(a), int(b)) for t, n, a, b in session.execute(query) if t]
 
 
 # ---- teaching ---------------------------------------------------------------------------
@@ -270,6 +277,7 @@ def funnel(db_url: str, period: Period) -> list[Row]:
 
 def _outcome_rows(db_url: str, period: Period) -> Any:
     """A subquery: one row per taught conversation started in the period, with its outcome."""
+    started = select(InsightConversation.conversation_id).where(_in(InsightConversation.started_at, period))
     flags = (
         select(
             InsightSignal.conversation_id.label("conversation_id"),
@@ -278,6 +286,7 @@ def _outcome_rows(db_url: str, period: Period) -> Any:
             _flag(InsightSignal.kind == kinds.GAP).label("gap"),
             _flag(InsightSignal.kind == kinds.ASKED_TO_BUY).label("asked"),
         )
+        .where(InsightSignal.conversation_id.in_(started))
         .group_by(InsightSignal.conversation_id)
         .subquery()
     )
@@ -287,6 +296,7 @@ def _outcome_rows(db_url: str, period: Period) -> Any:
             _flag(ArticleFeedback.helpful.is_(True)).label("helped"),
             _flag(ArticleFeedback.helpful.is_(False)).label("not_helped"),
         )
+        .where(ArticleFeedback.conversation_id.in_(started))
         .group_by(ArticleFeedback.conversation_id)
         .subquery()
     )
@@ -334,12 +344,13 @@ def outcome_trend(db_url: str, period: Period, unit: str = "day") -> list[Row]:
     return out
 
 
-def outcome_totals(db_url: str, period: Period) -> list[Row]:
-    rows = _outcome_rows(db_url, period)
-    query = select(rows.c.outcome, func.count()).group_by(rows.c.outcome)
-    with session_scope(db_url) as session:
-        found = dict(session.execute(query).all())
-    return [{"outcome": name, "conversations": int(found.get(name, 0)), "score": OUTCOME_SCORES[name]} for name in OUTCOMES]
+def outcome_totals(db_url: str, period: Period, trend: Optional[list[Row]] = None) -> list[Row]:
+    """Taught conversations per outcome over the whole period (summed from `outcome_trend` when given)."""
+    rows = trend if trend is not None else outcome_trend(db_url, period, "week")
+    return [
+        {"outcome": name, "conversations": sum(int(r[name.replace(" ", "_")] or 0) for r in rows), "score": OUTCOME_SCORES[name]}
+        for name in OUTCOMES
+    ]
 
 
 # ---- gaps -------------------------------------------------------------------------------

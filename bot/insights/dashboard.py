@@ -103,10 +103,8 @@ class Dashboard:
         if page == "funnel":
             return {"funnel": aggregates.funnel(self.db_url, period)}
         if page == "outcomes":
-            return {
-                "outcome_trend": aggregates.outcome_trend(self.db_url, period, unit),
-                "outcome_totals": aggregates.outcome_totals(self.db_url, period),
-            }
+            trend = aggregates.outcome_trend(self.db_url, period, unit)
+            return {"outcome_trend": trend, "outcome_totals": aggregates.outcome_totals(self.db_url, period, trend)}
         if page == "gaps":
             groups = editorial.gap_groups(self.db_url, period, self._encoder(), self.index())
             return {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Optional, Sequence
@@ -84,10 +83,10 @@ def gap_groups(
 
 def problem_groups(db_url: str, period: Period, encoder: Encoder) -> list[Row]:
     """Top problems in the visitors' words, grouped, with the change from the first half of the period."""
-    first, second = period.halves()
-    groups = group_by_meaning(aggregates.problem_texts(db_url, period), encoder)
-    earlier = Counter(dict(aggregates.problem_texts(db_url, first)))
-    later = Counter(dict(aggregates.problem_texts(db_url, second)))
+    counted = aggregates.problem_texts_by_half(db_url, period)
+    earlier = {t: a for t, _, a, _ in counted}
+    later = {t: b for t, _, _, b in counted}
+    groups = group_by_meaning([(t, n) for t, n, _, _ in counted], encoder)
     out = []
     for group in groups[:30]:
         before = sum(earlier.get(t, 0) for t in group.texts)

@@ -20,7 +20,7 @@ def _signals(db_url: str, conversation_id: str) -> list[tuple[str, str | None, s
     return [tuple(row) for row in rows]
 
 
-def test_reflect_and_teach_notes_the_problem_its_cost_and_the_passages(indexed_db: str) -> None:
+def test_each_turn_notes_its_conversation_and_signals(indexed_db: str) -> None:
     slots = {"problem": "our newsletter keeps landing in spam", "symptoms": "x", "impact": "we lose repeat orders", "tried": SKIPPED}
     run_action(ActionReflectAndTeach(settings=with_db(indexed_db)), make_tracker("no", slots=slots, sender_id="demo-1"))
     found = _signals(indexed_db, "demo-1")
@@ -31,8 +31,8 @@ def test_reflect_and_teach_notes_the_problem_its_cost_and_the_passages(indexed_d
         conversation = session.get(InsightConversation, "demo-1")
         assert conversation is not None and conversation.is_demo
 
-
-def test_read_on_related_and_a_direct_question_are_told_apart(indexed_db: str) -> None:
+    # Reading on, a related problem and a direct question nobody answers are told apart
+    # (one test: indexing the knowledge base is the slow part).
     settings = with_db(indexed_db)
     on_spam = {"current_article": "emails-going-to-spam", "shown_articles": ["emails-going-to-spam"]}
     run_action(ActionTellMore(settings=settings), make_tracker("tell me more", intent="tell_more", slots=on_spam, sender_id="v2"))
