@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.insights import aggregates
 from bot.insights.aggregates import Period, Row
-from bot.insights.grouping import OFF_DOMAIN_BELOW, Encoder, Group, group_by_meaning
+from bot.insights.grouping import OFF_DOMAIN_BELOW, Encoder, Group, group_by_meaning, vectors_of
 from bot.knowledge.search import PassageIndex
 from bot.models import ContentSuggestion
 
@@ -49,15 +49,18 @@ class GapGroup:
         }
 
 
-def _nearest_article(index: Optional[PassageIndex], group: Group) -> tuple[Optional[str], Optional[str], float]:
-    """(topic title, article title, cosine) of the article nearest to the group, if the index has vectors."""
+def _nearest_article(
+    index: Optional[PassageIndex], group: Group, encoder: Encoder
+) -> tuple[Optional[str], Optional[str], float]:
+    """(topic title, article title, cosine) of the indexed text nearest to any of the group's
+    phrasings, if the index has vectors: one phrasing in the field is enough to place a group."""
     if index is None or index.dense is None:
         return None, None, -1.0
-    similarities = index.dense.matrix @ group.vector
-    row = int(similarities.argmax())
+    similarities = vectors_of(encoder, group.texts) @ index.dense.matrix.T  # (phrasings, indexed texts)
+    phrasing, row = divmod(int(similarities.argmax()), similarities.shape[1])
     article = index.articles[int(index.embedded_owners[row])]
     topic = index.topic_title(article.topics[0]) if article.topics else None
-    return topic, article.title, float(similarities[row])
+    return topic, article.title, float(similarities[phrasing, row])
 
 
 def gap_groups(
@@ -70,7 +73,7 @@ def gap_groups(
     groups = group_by_meaning([(row["question"], int(row["count"])) for row in rows], encoder)
     out = []
     for group in groups:
-        topic, article, similarity = _nearest_article(index, group)
+        topic, article, similarity = _nearest_article(index, group, encoder)
         if topic is None:
             topic = searched_topic.get(group.label)
         off_domain = similarity < off_domain_below if index is not None and index.dense is not None else topic is None
