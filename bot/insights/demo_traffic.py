@@ -114,9 +114,10 @@ def visitor_script(rng: random.Random) -> list[str]:
     roll = rng.random()
     if roll < 0.28:  # a question the KB does not answer, maybe after a greeting
         gap = rng.choice(IN_DOMAIN_GAPS)
-        script = (["hi"] if rng.random() < 0.5 else []) + [rng.choice(gap)]
+        first = rng.choice(gap)
+        script = (["hi"] if rng.random() < 0.5 else []) + [first]
         if rng.random() < 0.4:
-            script.append(rng.choice([g for g in gap]))  # rephrased
+            script.append(rng.choice([g for g in gap if g != first]))  # asked again in other words
         return script
     if roll < 0.36:
         return [rng.choice(OFF_DOMAIN)]
