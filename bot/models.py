@@ -76,7 +76,7 @@ class ContentGap(Base):
     conversation_id = Column(String(255), nullable=False, index=True)
     question = Column(Text, nullable=False)
     closest_topic = Column(String(200), nullable=True)
-    created_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, index=True)
 
 
 class ArticleFeedback(Base):
@@ -98,7 +98,7 @@ class Lead(Base):
     __tablename__ = "leads"
 
     id = Column(Integer, primary_key=True, autoincrement=True)
-    created_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, index=True)
     conversation_id = Column(String(255), nullable=False, index=True)
     channel = Column(String(64), nullable=False)
     name = Column(Text, nullable=False)
@@ -202,3 +202,42 @@ class SlackPost(Base):
     channel = Column(String(64), nullable=False)
     ts = Column(String(32), nullable=False)
     posted_at = Column(DateTime(timezone=True), nullable=False)
+class InsightConversation(Base):
+    """A conversation the actions have seen: when it started, where, and whether it is demo traffic."""
+
+    __tablename__ = "insight_conversations"
+
+    conversation_id = Column(String(255), primary_key=True)
+    started_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    channel = Column(String(64), nullable=True)
+    is_demo = Column(Boolean, nullable=False, index=True)
+
+
+class InsightSignal(Base):
+    """One thing a visitor did that says how the teaching went (`bot/insights/signals.py` lists the kinds)."""
+
+    __tablename__ = "insight_signals"
+    __table_args__ = (
+        Index("ix_insight_signals_kind_created", "kind", "created_at"),
+        Index("ix_insight_signals_article_kind", "article_id", "kind"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    topic = Column(String(200), nullable=True)
+    article_id = Column(String(200), nullable=True)
+    heading = Column(Text, nullable=True)
+    text = Column(Text, nullable=True)
+
+
+class ContentSuggestion(Base):
+    """The marketing team's decision on a suggested article: written or dismissed (open when absent)."""
+
+    __tablename__ = "content_suggestions"
+
+    key = Column(String(64), primary_key=True)
+    title = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False)

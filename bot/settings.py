@@ -55,6 +55,12 @@ class Settings:
     # who chose "Chat now" waits for a rep before being told honestly that nobody came.
     sales_channel: Optional[str] = None
     handoff_wait_seconds: int = 180
+    # The marketing dashboard (bot/insights/dashboard.py): its login token and where it listens.
+    dashboard_token: Optional[str] = None
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8100
+    # Days between two articles on the editorial calendar.
+    editorial_cadence_days: int = 7
     # Which of the Rasa internals patches to apply (bot/rasa_integration): all, none or a list.
     rasa_patches: str = "all"
     # Signs widget session tokens and reps' transcript links; unset, derived from the API token.
@@ -101,6 +107,10 @@ class Settings:
         if self.cors_origins:
             return self.cors_origins
         return (self.demo_url, f"http://localhost:{self.demo_port}")
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.dashboard_host}:{self.dashboard_port}"
 
     @property
     def slack_enabled(self) -> bool:
@@ -230,6 +240,10 @@ def load_settings(
         retention_days=_int(env, "LANTERN_RETENTION_DAYS", _default("retention_days")),
         lead_retention_days=_int(env, "LANTERN_LEAD_RETENTION_DAYS", _default("lead_retention_days")),
         transcript_link_hours=_int(env, "LANTERN_TRANSCRIPT_LINK_HOURS", _default("transcript_link_hours")),
+        dashboard_token=env.get("LANTERN_DASHBOARD_TOKEN") or None,
+        dashboard_host=env.get("LANTERN_DASHBOARD_HOST", _default("dashboard_host")),
+        dashboard_port=_int(env, "LANTERN_DASHBOARD_PORT", _default("dashboard_port")),
+        editorial_cadence_days=_int(env, "LANTERN_EDITORIAL_CADENCE_DAYS", _default("editorial_cadence_days")),
     )
 
 

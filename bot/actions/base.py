@@ -19,6 +19,7 @@ Form validation actions take the same settings through `Configured`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Text
@@ -30,6 +31,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.settings import Settings, get_settings
 
+logger = logging.getLogger(__name__)
 SlotValues = Mapping[Text, Any]
 
 
@@ -70,7 +72,14 @@ class LanternAction(Configured, Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        return slot_events(await asyncio.to_thread(self.act, dispatcher, tracker, domain))
+        return slot_events(await asyncio.to_thread(self._act_and_note, dispatcher, tracker, domain))
+
+    def _act_and_note(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:
+        values = self.act(dispatcher, tracker, domain)
+        from bot.actions.insight_signals import note_turn  # imports the index; keeps this module light
+
+        note_turn(self.action_name, self.db_url, dispatcher, tracker, values)  # never raises: insights must not cost a reply
+        return values
 
     @abstractmethod
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> SlotValues:

@@ -214,9 +214,9 @@ class PassageIndex:
         return self._by_id.get(article_id)
 
     @property
-    def embedded_owners(self) -> "np.ndarray[Any, np.dtype[np.int64]]":
+    def embedded_owners(self) -> NDArray[Any]:
         """The article number of each row of `dense.matrix` (empty without embeddings)."""
-        owners: "np.ndarray[Any, np.dtype[np.int64]]" = getattr(self, "_embedded_owners", np.zeros(0, dtype=np.int64))
+        owners: NDArray[Any] = getattr(self, "_embedded_owners", np.zeros(0, dtype=np.int64))
         return owners
 
     def may_show(self, article: IndexedArticle, intent: IntentLevel = IntentLevel.NONE) -> bool:

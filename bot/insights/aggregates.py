@@ -1,0 +1,476 @@
+"""The dashboard's numbers, each one SQL aggregation over indexed columns (SQLite and PostgreSQL).
+
+Every function takes the application database as `db_url` and a `Period` (dates, inclusive),
+and returns plain rows the dashboard draws and exports. Only what SQL cannot do is done in
+Python: grouping texts by meaning (`bot.insights.grouping`) works on the distinct texts the
+SQL already counted, never on one row per event.
+
+The education outcome of a conversation is defined in docs/insights.md; `OUTCOME_SCORES` is
+that definition's scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Optional
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.sql import ColumnElement
+
+from bot.db import get_engine, session_scope
+from bot.insights import signals as kinds
+from bot.models import ArticleFeedback, ContentGap, InsightConversation, InsightSignal, KbArticle, KbPassage, Lead, OutboxNotification
+
+Row = dict[str, Any]
+
+# An outcome per conversation that was taught something, best first (docs/insights.md).
+HELPED, LEARNED, SHOWN_ONLY, NEEDED_PERSON, UNHELPED = "helped", "read on", "shown only", "needed a person", "not helped"
+OUTCOMES = (HELPED, LEARNED, SHOWN_ONLY, NEEDED_PERSON, UNHELPED)
+OUTCOME_SCORES = {HELPED: 100, LEARNED: 75, SHOWN_ONLY: 40, NEEDED_PERSON: 25, UNHELPED: 0}
+# An article shown this often that never helped anyone is listed as never helping.
+NEVER_HELPS_MIN_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Period:
+    """A date range, both ends included, in UTC."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def last_days(cls, days: int, today: Optional[date] = None) -> "Period":
+        today = today or datetime.now(timezone.utc).date()
+        return cls(today - timedelta(days=days - 1), today)
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=timezone.utc)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+
+    def halves(self) -> tuple["Period", "Period"]:
+        middle = self.start + (self.end - self.start) // 2
+        return Period(self.start, middle), Period(middle + timedelta(days=1), self.end)
+
+
+def _dialect(db_url: str) -> str:
+    return str(get_engine(db_url).dialect.name)
+
+
+def _in(column: Any, period: Period) -> ColumnElement[bool]:
+    return and_(column >= period.since, column < period.until)
+
+
+def bucket(db_url: str, column: Any, unit: str) -> ColumnElement[str]:
+    """The day or week (its Monday) of a timestamp, as 'YYYY-MM-DD' text, in SQL."""
+    if unit not in ("day", "week"):
+        raise ValueError(f"unit must be day or week, not {unit!r}")
+    if _dialect(db_url) == "postgresql":
+        return func.to_char(func.date_trunc(unit, func.timezone("UTC", column)), "YYYY-MM-DD")
+    if unit == "day":
+        return func.strftime("%Y-%m-%d", column)
+    return func.date(column, "weekday 0", "-6 days")
+
+
+def seconds_between(db_url: str, later: Any, earlier: Any) -> ColumnElement[float]:
+    if _dialect(db_url) == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.max(case((condition, 1), else_=0))
+
+
+# ---- problems ---------------------------------------------------------------------------
+
+def problems_by_topic(db_url: str, period: Period, unit: str = "day") -> list[Row]:
+    """Conversations that described a problem or asked a question, per day/week and topic."""
+    when = bucket(db_url, InsightSignal.created_at, unit)
+    topic = func.coalesce(InsightSignal.topic, literal("(no topic)"))
+    query = (
+        select(when.label("period"), topic.label("topic"), func.count(func.distinct(InsightSignal.conversation_id)).label("conversations"))
+        .where(InsightSignal.kind.in_((kinds.PROBLEM, kinds.QUESTION)), _in(InsightSignal.created_at, period))
+        .group_by(when, topic)
+        .order_by(when, topic)
+    )
+    with session_scope(db_url) as session:
+        return [dict(row._mapping) for row in session.execute(query)]
+
+
+def problem_texts(db_url: str, period: Period, limit: int = 400) -> list[tuple[str, int]]:
+    """Distinct problem statements and questions in the visitors' words, with how often, most first."""
+    return [(text, total) for text, total, _, _ in problem_texts_by_half(db_url, period, limit)]
+
+
+def problem_texts_by_half(db_url: str, period: Period, limit: int = 400) -> list[tuple[str, int, int, int]]:
+    """(phrasing, times, times in the first half of the period, times in the second half), most first."""
+    text = func.lower(func.trim(InsightSignal.text))
+    _, second = period.halves()
+    later = InsightSignal.created_at >= Period(second.start, second.end).since
+    query = (
+        select(text, func.count(), func.sum(case((later, 0), else_=1)), func.sum(case((later, 1), else_=0)))
+        .where(InsightSignal.kind.in_((kinds.PROBLEM, kinds.QUESTION)), _in(InsightSignal.created_at, period))
+        .group_by(text)
+        .order_by(func.count().desc(), text)
+        .limit(limit)
+    )
+    with session_scope(db_url) as session:
+        return [(t, int(n), int(a), int(b)) for t, n, a, b in session.execute(query) if t]
+
+
+# ---- teaching ---------------------------------------------------------------------------
+
+def teaching_by_article(db_url: str, period: Period) -> list[Row]:
+    """Per article: times shown, read on, followed as related, helped and not, best known first."""
+    signal_counts = (
+        select(
+            InsightSignal.article_id.label("article_id"),
+            func.sum(case((InsightSignal.kind == kinds.SHOWN, 1), else_=0)).label("shown"),
+            func.sum(case((InsightSignal.kind == kinds.READ_ON, 1), else_=0)).label("read_on"),
+            func.sum(case((InsightSignal.kind == kinds.RELATED, 1), else_=0)).label("related_followed"),
+        )
+        .where(InsightSignal.article_id.is_not(None), _in(InsightSignal.created_at, period),
+               InsightSignal.kind.in_((kinds.SHOWN, kinds.READ_ON, kinds.RELATED)))
+        .group_by(InsightSignal.article_id)
+        .subquery()
+    )
+    feedback = (
+        select(
+            ArticleFeedback.article_id.label("article_id"),
+            func.sum(case((ArticleFeedback.helpful.is_(True), 1), else_=0)).label("helped"),
+            func.sum(case((ArticleFeedback.helpful.is_(False), 1), else_=0)).label("not_helped"),
+        )
+        .where(_in(ArticleFeedback.created_at, period))
+        .group_by(ArticleFeedback.article_id)
+        .subquery()
+    )
+    shown = func.coalesce(signal_counts.c.shown, 0)
+    query = (
+        select(
+            KbArticle.id.label("article_id"),
+            KbArticle.title.label("title"),
+            shown.label("shown"),
+            func.coalesce(signal_counts.c.read_on, 0).label("read_on"),
+            func.coalesce(signal_counts.c.related_followed, 0).label("related_followed"),
+            func.coalesce(feedback.c.helped, 0).label("helped"),
+            func.coalesce(feedback.c.not_helped, 0).label("not_helped"),
+        )
+        .select_from(KbArticle)
+        .outerjoin(signal_counts, signal_counts.c.article_id == KbArticle.id)
+        .outerjoin(feedback, feedback.c.article_id == KbArticle.id)
+        .where(KbArticle.kind != "service")
+        .order_by(shown.desc(), KbArticle.id)
+    )
+    with session_scope(db_url) as session:
+        return [dict(row._mapping) for row in session.execute(query)]
+
+
+def never_helping(rows: list[Row], min_shown: int = NEVER_HELPS_MIN_SHOWN) -> list[Row]:
+    """Articles shown at least `min_shown` times that nobody said helped."""
+    return [row for row in rows if row["shown"] >= min_shown and row["helped"] == 0]
+
+
+def teaching_by_passage(db_url: str, period: Period) -> list[Row]:
+    """Per section of every article: shown as the answer, reached by reading on. Never reached ones included."""
+    counts = (
+        select(
+            InsightSignal.article_id.label("article_id"),
+            InsightSignal.heading.label("heading"),
+            func.sum(case((InsightSignal.kind == kinds.SHOWN, 1), else_=0)).label("shown"),
+            func.sum(case((InsightSignal.kind.in_((kinds.READ_ON, kinds.RELATED)), 1), else_=0)).label("read_on"),
+        )
+        .where(InsightSignal.article_id.is_not(None), _in(InsightSignal.created_at, period),
+               InsightSignal.kind.in_((kinds.SHOWN, kinds.READ_ON, kinds.RELATED)))
+        .group_by(InsightSignal.article_id, InsightSignal.heading)
+        .subquery()
+    )
+    query = (
+        select(
+            KbPassage.article_id.label("article_id"),
+            KbPassage.position.label("position"),
+            KbPassage.heading.label("heading"),
+            func.coalesce(counts.c.shown, 0).label("shown"),
+            func.coalesce(counts.c.read_on, 0).label("read_on"),
+        )
+        .select_from(KbPassage)
+        .join(KbArticle, KbArticle.id == KbPassage.article_id)
+        .outerjoin(counts, and_(counts.c.article_id == KbPassage.article_id, counts.c.heading == KbPassage.heading))
+        .where(KbArticle.kind != "service")
+        .order_by(KbPassage.article_id, KbPassage.position)
+    )
+    with session_scope(db_url) as session:
+        return [dict(row._mapping) for row in session.execute(query)]
+
+
+def never_reached(passages: list[Row]) -> list[Row]:
+    """Sections of articles that were shown at all, which no visitor ever reached."""
+    shown_articles = {row["article_id"] for row in passages if row["shown"] or row["read_on"]}
+    return [row for row in passages if row["article_id"] in shown_articles and not row["shown"] and not row["read_on"]]
+
+
+# ---- funnel and outcome -----------------------------------------------------------------
+
+FUNNEL_STEPS = (
+    "visitors", "described a problem", "answered discovery", "got passages",
+    "helped or read on", "asked to buy", "lead", "a rep was notified",
+)
+
+
+def funnel(db_url: str, period: Period) -> list[Row]:
+    """Conversations started in the period reaching each step, with conversion from the step before.
+
+    Each conversation counts at the furthest step it reached and at every step before it: a
+    visitor who asked a direct question skipped discovery but went past it, and a buyer who
+    asked for a rep without reading on went past "helped or read on". So the counts never rise
+    from one step to the next.
+    """
+    started = select(InsightConversation.conversation_id).where(_in(InsightConversation.started_at, period))
+    flags = (
+        select(
+            InsightSignal.conversation_id.label("conversation_id"),
+            _flag(InsightSignal.kind.in_((kinds.PROBLEM, kinds.QUESTION))).label("described"),
+            _flag(InsightSignal.kind == kinds.DISCOVERY).label("discovery"),
+            _flag(InsightSignal.kind == kinds.SHOWN).label("passages"),
+            _flag(InsightSignal.kind.in_((kinds.READ_ON, kinds.RELATED))).label("read_on"),
+            _flag(InsightSignal.kind == kinds.ASKED_TO_BUY).label("asked"),
+        )
+        .where(InsightSignal.conversation_id.in_(started))
+        .group_by(InsightSignal.conversation_id)
+        .subquery()
+    )
+    helped = select(ArticleFeedback.conversation_id).where(ArticleFeedback.helpful.is_(True))
+    leads = select(Lead.conversation_id)
+    notified = (
+        select(Lead.conversation_id).join(OutboxNotification, OutboxNotification.lead_id == Lead.id)
+        .where(OutboxNotification.status == "delivered")
+    )
+    depth = case(
+        (flags.c.conversation_id.in_(notified), 7),
+        (flags.c.conversation_id.in_(leads), 6),
+        (flags.c.asked == 1, 5),
+        (or_(flags.c.read_on == 1, flags.c.conversation_id.in_(helped)), 4),
+        (flags.c.passages == 1, 3),
+        (flags.c.discovery == 1, 2),
+        (flags.c.described == 1, 1),
+        else_=0,
+    )
+    with session_scope(db_url) as session:
+        visitors = session.execute(select(func.count()).select_from(started.subquery())).scalar_one()
+        at_depth = dict(session.execute(select(depth, func.count()).group_by(depth)).all())
+    counts = [int(visitors)] + [sum(int(n) for d, n in at_depth.items() if d >= step) for step in range(1, len(FUNNEL_STEPS))]
+    out: list[Row] = []
+    for position, (step, count) in enumerate(zip(FUNNEL_STEPS, counts)):
+        before = counts[position - 1] if position else count
+        out.append({
+            "step": step,
+            "conversations": count,
+            "conversion_from_previous": round(count / before, 3) if before else 0.0,
+            "of_visitors": round(count / counts[0], 3) if counts[0] else 0.0,
+        })
+    return out
+
+
+def _outcome_rows(db_url: str, period: Period) -> Any:
+    """A subquery: one row per taught conversation started in the period, with its outcome."""
+    started = select(InsightConversation.conversation_id).where(_in(InsightConversation.started_at, period))
+    flags = (
+        select(
+            InsightSignal.conversation_id.label("conversation_id"),
+            _flag(InsightSignal.kind == kinds.SHOWN).label("shown"),
+            _flag(InsightSignal.kind.in_((kinds.READ_ON, kinds.RELATED))).label("read_on"),
+            _flag(InsightSignal.kind == kinds.GAP).label("gap"),
+            _flag(InsightSignal.kind == kinds.ASKED_TO_BUY).label("asked"),
+        )
+        .where(InsightSignal.conversation_id.in_(started))
+        .group_by(InsightSignal.conversation_id)
+        .subquery()
+    )
+    feedback = (
+        select(
+            ArticleFeedback.conversation_id.label("conversation_id"),
+            _flag(ArticleFeedback.helpful.is_(True)).label("helped"),
+            _flag(ArticleFeedback.helpful.is_(False)).label("not_helped"),
+        )
+        .where(ArticleFeedback.conversation_id.in_(started))
+        .group_by(ArticleFeedback.conversation_id)
+        .subquery()
+    )
+    helped = func.coalesce(feedback.c.helped, 0) == 1
+    not_helped = func.coalesce(feedback.c.not_helped, 0) == 1
+    outcome = case(
+        (helped, literal(HELPED)),
+        (and_(flags.c.read_on == 1, ~not_helped), literal(LEARNED)),
+        (flags.c.asked == 1, literal(NEEDED_PERSON)),
+        (or_(not_helped, and_(flags.c.gap == 1, flags.c.shown == 0)), literal(UNHELPED)),
+        else_=literal(SHOWN_ONLY),
+    )
+    return (
+        select(
+            InsightConversation.conversation_id.label("conversation_id"),
+            InsightConversation.started_at.label("started_at"),
+            outcome.label("outcome"),
+        )
+        .join(flags, flags.c.conversation_id == InsightConversation.conversation_id)
+        .outerjoin(feedback, feedback.c.conversation_id == InsightConversation.conversation_id)
+        .where(_in(InsightConversation.started_at, period), or_(flags.c.shown == 1, flags.c.gap == 1, helped, not_helped))
+        .subquery()
+    )
+
+
+def outcome_trend(db_url: str, period: Period, unit: str = "day") -> list[Row]:
+    """Per day/week: taught conversations by outcome and the mean education score (0-100)."""
+    rows = _outcome_rows(db_url, period)
+    when = bucket(db_url, rows.c.started_at, unit)
+    score = case(*[(rows.c.outcome == name, value) for name, value in OUTCOME_SCORES.items()], else_=0)
+    query = (
+        select(
+            when.label("period"),
+            func.count().label("conversations"),
+            *[func.sum(case((rows.c.outcome == name, 1), else_=0)).label(name.replace(" ", "_")) for name in OUTCOMES],
+            func.avg(score).label("score"),
+        )
+        .group_by(when)
+        .order_by(when)
+    )
+    with session_scope(db_url) as session:
+        out = [dict(row._mapping) for row in session.execute(query)]
+    for row in out:
+        row["score"] = round(float(row["score"] or 0), 1)
+    return out
+
+
+def outcome_totals(db_url: str, period: Period, trend: Optional[list[Row]] = None) -> list[Row]:
+    """Taught conversations per outcome over the whole period (summed from `outcome_trend` when given)."""
+    rows = trend if trend is not None else outcome_trend(db_url, period, "week")
+    return [
+        {"outcome": name, "conversations": sum(int(r[name.replace(" ", "_")] or 0) for r in rows), "score": OUTCOME_SCORES[name]}
+        for name in OUTCOMES
+    ]
+
+
+# ---- gaps -------------------------------------------------------------------------------
+
+def gap_texts(db_url: str, period: Period, limit: int = 400) -> list[Row]:
+    """Distinct unanswered questions: how often, in how many conversations, the topic search thought nearest."""
+    text = func.lower(func.trim(ContentGap.question))
+    query = (
+        select(
+            text.label("question"),
+            func.count().label("count"),
+            func.count(func.distinct(ContentGap.conversation_id)).label("conversations"),
+            func.max(ContentGap.closest_topic).label("closest_topic"),
+            func.max(ContentGap.created_at).label("last_asked"),
+        )
+        .where(_in(ContentGap.created_at, period))
+        .group_by(text)
+        .order_by(func.count().desc(), text)
+        .limit(limit)
+    )
+    with session_scope(db_url) as session:
+        return [dict(row._mapping) for row in session.execute(query)]
+
+
+def impacts_of_gap_conversations(db_url: str, period: Period, limit: int = 2000) -> list[tuple[str, str]]:
+    """(gap question, what the problem costs them) where the same conversation said both."""
+    query = (
+        select(func.lower(func.trim(ContentGap.question)), InsightSignal.text)
+        .join(InsightSignal, and_(InsightSignal.conversation_id == ContentGap.conversation_id, InsightSignal.kind == kinds.DISCOVERY))
+        .where(_in(ContentGap.created_at, period))
+        .limit(limit)
+    )
+    with session_scope(db_url) as session:
+        return [(q, t) for q, t in session.execute(query) if t]
+
+
+# ---- sales ------------------------------------------------------------------------------
+
+def leads_by_topic(db_url: str, period: Period) -> list[Row]:
+    topic = func.coalesce(InsightSignal.topic, literal("(no topic)"))
+    query = (
+        select(topic.label("topic"), func.count(func.distinct(InsightSignal.conversation_id)).label("leads"))
+        .where(InsightSignal.kind == kinds.LEAD, _in(InsightSignal.created_at, period))
+        .group_by(topic)
+        .order_by(func.count(func.distinct(InsightSignal.conversation_id)).desc(), topic)
+    )
+    with session_scope(db_url) as session:
+        return [dict(row._mapping) for row in session.execute(query)]
+
+
+def mask_email(email: str) -> str:
+    """a***@e***.com: enough to tell leads apart, not enough to write to them."""
+    local, _, domain = email.partition("@")
+    name, dot, tld = domain.rpartition(".")
+    masked_domain = (name[:1] + "***" + dot + tld) if name else (domain[:1] + "***")
+    return f"{local[:1]}***@{masked_domain}"
+
+
+def leads_table(db_url: str, period: Period, limit: int = 500) -> list[Row]:
+    """Each lead: when, masked email, problem, intent evidence, seconds from first message to handoff, delivery."""
+    delivered = (
+        select(OutboxNotification.lead_id.label("lead_id"),
+               func.min(OutboxNotification.status).label("status"))
+        .group_by(OutboxNotification.lead_id)
+        .subquery()
+    )
+    to_handoff = seconds_between(db_url, Lead.created_at, InsightConversation.started_at)
+    query = (
+        select(
+            Lead.id, Lead.created_at, Lead.email, Lead.brief, Lead.intent_level, Lead.intent_evidence,
+            to_handoff.label("seconds_to_handoff"), delivered.c.status,
+        )
+        .outerjoin(InsightConversation, InsightConversation.conversation_id == Lead.conversation_id)
+        .outerjoin(delivered, delivered.c.lead_id == Lead.id)
+        .where(_in(Lead.created_at, period))
+        .order_by(Lead.created_at.desc(), Lead.id.desc())
+        .limit(limit)
+    )
+    with session_scope(db_url) as session:
+        rows = session.execute(query).all()
+    return [
+        {
+            "lead": row.id,
+            "created": row.created_at.strftime("%Y-%m-%d %H:%M"),
+            "email": mask_email(row.email),
+            "problem": (row.brief or {}).get("problem") or "",
+            "intent": row.intent_level,
+            "evidence": row.intent_evidence,
+            "minutes_to_handoff": None if row.seconds_to_handoff is None else round(float(row.seconds_to_handoff) / 60, 1),
+            "notification": row.status or "none",
+        }
+        for row in rows
+    ]
+
+
+def handoff_summary(db_url: str, period: Period) -> list[Row]:
+    """Leads, asked-to-buy conversations, mean minutes to handoff, and notification outcomes."""
+    to_handoff = seconds_between(db_url, Lead.created_at, InsightConversation.started_at)
+    with session_scope(db_url) as session:
+        leads, mean_seconds = session.execute(
+            select(func.count(Lead.id), func.avg(to_handoff))
+            .outerjoin(InsightConversation, InsightConversation.conversation_id == Lead.conversation_id)
+            .where(_in(Lead.created_at, period))
+        ).one()
+        asked = session.execute(
+            select(func.count(func.distinct(InsightSignal.conversation_id)))
+            .where(InsightSignal.kind == kinds.ASKED_TO_BUY, _in(InsightSignal.created_at, period))
+        ).scalar_one()
+        statuses = session.execute(
+            select(OutboxNotification.status, func.count())
+            .join(Lead, Lead.id == OutboxNotification.lead_id)
+            .where(_in(Lead.created_at, period))
+            .group_by(OutboxNotification.status)
+            .order_by(OutboxNotification.status)
+        ).all()
+    rows: list[Row] = [
+        {"measure": "conversations that asked to buy", "value": int(asked)},
+        {"measure": "leads", "value": int(leads)},
+        {"measure": "mean minutes from first message to handoff",
+         "value": None if mean_seconds is None else round(float(mean_seconds) / 60, 1)},
+    ]
+    rows += [{"measure": f"notifications {status}", "value": int(n)} for status, n in statuses]
+    return rows

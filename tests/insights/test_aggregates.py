@@ -1,0 +1,95 @@
+"""The dashboard's SQL on fixtures with known answers, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.db import upgrade_schema
+from bot.insights import aggregates
+from bot.insights.aggregates import Period
+from tests.insights import fixture_data
+
+WEEK = Period(date(2026, 11, 30), date(2026, 12, 6))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request) -> str:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    upgrade_schema(url)
+    fixture_data.load(url)
+    return url
+
+
+def test_problems_by_topic_per_day_and_week(db: str) -> None:
+    by_day = {(r["period"], r["topic"]): r["conversations"] for r in aggregates.problems_by_topic(db, WEEK, "day")}
+    assert by_day == {("2026-11-30", "seo"): 2, ("2026-12-01", "email-marketing"): 1,
+                      ("2026-12-02", "email-marketing"): 1, ("2026-12-04", "email-marketing"): 1}
+    by_week = {(r["period"], r["topic"]): r["conversations"] for r in aggregates.problems_by_topic(db, WEEK, "week")}
+    assert by_week == {("2026-11-30", "seo"): 2, ("2026-11-30", "email-marketing"): 3}
+
+
+def test_problem_texts_are_counted_in_visitors_words(db: str) -> None:
+    assert aggregates.problem_texts(db, WEEK) == [("newsletter in spam", 2), ("we are not on google", 2), ("open rates are low", 1)]
+
+
+def test_funnel_counts_and_conversion(db: str) -> None:
+    rows = aggregates.funnel(db, WEEK)
+    # Furthest step: c1 helped, c2 got passages, c3 read on, c4 a notified lead, c8 got passages;
+    # c5 and c6 never described a problem. A direct question (c2, c8) passes discovery.
+    assert [r["conversations"] for r in rows] == [7, 5, 5, 5, 3, 1, 1, 1]
+    assert [r["step"] for r in rows] == list(aggregates.FUNNEL_STEPS)
+    assert rows[1]["conversion_from_previous"] == round(5 / 7, 3) and rows[2]["conversion_from_previous"] == 1.0
+    assert rows[4]["conversion_from_previous"] == 0.6 and rows[5]["conversion_from_previous"] == 0.333
+    assert rows[7]["of_visitors"] == round(1 / 7, 3)
+
+
+def test_outcome_per_conversation_and_its_trend(db: str) -> None:
+    totals = {r["outcome"]: r["conversations"] for r in aggregates.outcome_totals(db, WEEK)}
+    assert totals == {"helped": 1, "read on": 1, "shown only": 1, "needed a person": 1, "not helped": 2}
+    trend = {r["period"]: (r["conversations"], r["score"]) for r in aggregates.outcome_trend(db, WEEK, "day")}
+    assert trend == {"2026-11-30": (2, 50.0), "2026-12-01": (1, 75.0), "2026-12-02": (1, 25.0),
+                     "2026-12-03": (1, 0.0), "2026-12-04": (1, 40.0)}
+    (week,) = aggregates.outcome_trend(db, WEEK, "week")
+    assert week["period"] == "2026-11-30" and week["score"] == 40.0 and week["not_helped"] == 2
+
+
+def test_teaching_per_article_and_passage(db: str) -> None:
+    articles = {r["article_id"]: r for r in aggregates.teaching_by_article(db, WEEK)}
+    assert set(articles) == {"a1", "a2"}  # service pages are not teaching
+    a1, a2 = articles["a1"], articles["a2"]
+    assert (a1["shown"], a1["read_on"], a1["related_followed"], a1["helped"], a1["not_helped"]) == (2, 1, 1, 1, 1)
+    assert (a2["shown"], a2["read_on"], a2["related_followed"], a2["helped"], a2["not_helped"]) == (3, 1, 0, 0, 0)
+    assert [r["article_id"] for r in aggregates.never_helping(list(articles.values()))] == ["a2"]
+    passages = aggregates.teaching_by_passage(db, WEEK)
+    reached = {(r["article_id"], r["heading"]): (r["shown"], r["read_on"]) for r in passages}
+    assert reached[("a1", "Why")] == (2, 1) and reached[("a2", "Intro")] == (3, 0) and reached[("a2", "More")] == (0, 1)
+    assert [(r["article_id"], r["heading"]) for r in aggregates.never_reached(passages)] == [("a1", "Extra"), ("a2", "Unread")]
+
+
+def test_gaps_counted_by_phrasing(db: str) -> None:
+    rows = {r["question"]: (r["count"], r["conversations"]) for r in aggregates.gap_texts(db, WEEK)}
+    assert rows == {"how do i get backlinks": (2, 2), "banana bread recipe": (1, 1)}
+
+
+def test_sales_view(db: str) -> None:
+    assert aggregates.leads_by_topic(db, WEEK) == [{"topic": "email-marketing", "leads": 1}]
+    (lead,) = aggregates.leads_table(db, WEEK)
+    assert lead["email"] == "d***@h***.example" and "dana" not in str(lead)
+    assert lead["minutes_to_handoff"] == 10.0 and lead["notification"] == "delivered"
+    assert lead["evidence"] == "can i get a quote?" and lead["problem"] == "newsletter in spam"
+    summary = {r["measure"]: r["value"] for r in aggregates.handoff_summary(db, WEEK)}
+    assert summary == {"conversations that asked to buy": 1, "leads": 1, "mean minutes from first message to handoff": 10.0,
+                       "notifications delivered": 1}
+
+
+def test_a_period_without_data_is_empty_not_an_error(db: str) -> None:
+    empty = Period(date(2025, 1, 1), date(2025, 1, 7))
+    assert aggregates.problems_by_topic(db, empty) == [] and aggregates.outcome_trend(db, empty) == []
+    assert [r["conversations"] for r in aggregates.funnel(db, empty)] == [0] * 8
+
+
+def test_mask_email() -> None:
+    assert aggregates.mask_email("dana@harbourfoods.example") == "d***@h***.example"
+    assert aggregates.mask_email("x@localhost") == "x***@l***"
