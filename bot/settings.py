@@ -51,6 +51,14 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     # Which of the Rasa internals patches to apply (bot/rasa_integration): all, none or a list.
     rasa_patches: str = "all"
+    # The cluster (`make run-cluster`, docs/deploy.md): Redis for Rasa's lock store and the
+    # widget's fan-out; how many Rasa and action servers run behind nginx.
+    redis_url: Optional[str] = None
+    rasa_servers: int = 2
+    action_servers: int = 1
+    # The outbox gives up on a notification after this many attempts or this age (seconds).
+    outbox_max_attempts: int = 20
+    outbox_max_age_seconds: int = 86400
 
     @property
     def models_dir(self) -> Path:
@@ -167,6 +175,11 @@ def load_settings(
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         slack_api_url=env.get("LANTERN_SLACK_API_URL") or _default("slack_api_url"),
         rasa_patches=env.get("LANTERN_RASA_PATCHES") or _default("rasa_patches"),
+        redis_url=env.get("LANTERN_REDIS_URL") or None,
+        rasa_servers=_int(env, "LANTERN_RASA_SERVERS", _default("rasa_servers")),
+        action_servers=_int(env, "LANTERN_ACTION_SERVERS", _default("action_servers")),
+        outbox_max_attempts=_int(env, "LANTERN_OUTBOX_MAX_ATTEMPTS", _default("outbox_max_attempts")),
+        outbox_max_age_seconds=_int(env, "LANTERN_OUTBOX_MAX_AGE_SECONDS", _default("outbox_max_age_seconds")),
     )
 
 
