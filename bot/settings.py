@@ -59,6 +59,7 @@ class Settings:
     # The outbox gives up on a notification after this many attempts or this age (seconds).
     outbox_max_attempts: int = 20
     outbox_max_age_seconds: int = 86400
+    outbox_retry_cap_seconds: int = 900  # longest wait between two attempts
 
     @property
     def models_dir(self) -> Path:
@@ -180,6 +181,7 @@ def load_settings(
         action_servers=_int(env, "LANTERN_ACTION_SERVERS", _default("action_servers")),
         outbox_max_attempts=_int(env, "LANTERN_OUTBOX_MAX_ATTEMPTS", _default("outbox_max_attempts")),
         outbox_max_age_seconds=_int(env, "LANTERN_OUTBOX_MAX_AGE_SECONDS", _default("outbox_max_age_seconds")),
+        outbox_retry_cap_seconds=_int(env, "LANTERN_OUTBOX_RETRY_CAP_SECONDS", _default("outbox_retry_cap_seconds")),
     )
 
 

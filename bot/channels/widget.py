@@ -27,7 +27,7 @@ from sanic.request import Request
 from websockets.exceptions import ConnectionClosed
 
 from bot.channels.inbound import check_message
-from bot.channels.widget_fanout import IN_FLIGHT_SECONDS, LocalFanout, fanout_for
+from bot.channels.widget_fanout import WAIT_SECONDS, LocalFanout, fanout_for
 from bot.channels.widget_protocol import BadFrame, Hello, VisitorMessage, encode, messages_from_events, parse_client_frame
 from bot.rasa_integration.channels import tracker_store_of
 from bot.rasa_integration.sentence_featurizer import embedding_first
@@ -239,7 +239,7 @@ class WidgetInput(InputChannel):
     async def wait_for_release(self, key: str, poll_seconds: float = 0.2) -> None:
         """Until whoever handles this message is done (or died: the claim then expires)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + IN_FLIGHT_SECONDS
+        deadline = loop.time() + WAIT_SECONDS
         while loop.time() < deadline and await self.fanout.is_claimed(key):
             await asyncio.sleep(poll_seconds)
 

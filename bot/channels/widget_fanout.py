@@ -27,7 +27,11 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "lantern:widget:saved"
 IN_FLIGHT_PREFIX = "lantern:widget:inflight:"
-IN_FLIGHT_SECONDS = 90  # longer than Rasa's 60 s conversation lock: a turn never outlives it
+# A claim lives a few seconds and its server renews it while the turn runs, so a server
+# killed mid-turn frees its messages quickly for the tab's resend to another server.
+IN_FLIGHT_SECONDS = 6
+RENEW_SECONDS = 2.0
+WAIT_SECONDS = 90.0  # longest a resend waits for a live server's turn (Rasa's lock: 60 s)
 RECONNECT_SECONDS = 1.0
 
 Listener = Callable[[str], Awaitable[None]]
@@ -72,6 +76,7 @@ class RedisFanout(LocalFanout):
         self.origin = uuid.uuid4().hex  # this server: its own notifications are skipped
         self.task: Optional[asyncio.Task[None]] = None
         self.subscribed = asyncio.Event()
+        self.renewals: dict[str, asyncio.Task[None]] = {}
 
     async def start(self, listener: Listener) -> None:
         if self.task is None:
@@ -128,10 +133,22 @@ class RedisFanout(LocalFanout):
 
     async def claim(self, key: str) -> bool:
         try:
-            return bool(await self.redis.set(IN_FLIGHT_PREFIX + key, self.origin, nx=True, ex=IN_FLIGHT_SECONDS))
+            claimed = bool(await self.redis.set(IN_FLIGHT_PREFIX + key, self.origin, nx=True, ex=IN_FLIGHT_SECONDS))
         except Exception as error:  # without Redis, fall back to this server's own view
             logger.warning("widget fan-out: in-flight claim without Redis: %s", error)
             return await super().claim(key)
+        if claimed:
+            self.in_flight.add(key)
+            self.renewals[key] = asyncio.create_task(self._renew(key))
+        return claimed
+
+    async def _renew(self, key: str) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                await self.redis.expire(IN_FLIGHT_PREFIX + key, IN_FLIGHT_SECONDS)
+            except Exception as error:
+                logger.warning("widget fan-out: could not renew %s: %s", key, error)
 
     async def is_claimed(self, key: str) -> bool:
         try:
@@ -141,6 +158,9 @@ class RedisFanout(LocalFanout):
 
     async def release(self, key: str) -> None:
         await super().release(key)
+        renewal = self.renewals.pop(key, None)
+        if renewal is not None:
+            renewal.cancel()
         try:
             await self.redis.delete(IN_FLIGHT_PREFIX + key)
         except Exception as error:

@@ -53,14 +53,16 @@ class DeliveryReport:
 
 @dataclass(frozen=True)
 class GiveUp:
-    """When a failing notification stops being retried."""
+    """When a failing notification stops being retried, and the longest wait between tries."""
 
     max_attempts: int = 20
     max_age: timedelta = timedelta(days=1)
+    retry_cap_seconds: float = MAX_RETRY_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "GiveUp":
-        return cls(settings.outbox_max_attempts, timedelta(seconds=settings.outbox_max_age_seconds))
+        return cls(settings.outbox_max_attempts, timedelta(seconds=settings.outbox_max_age_seconds),
+                   float(settings.outbox_retry_cap_seconds))
 
     def reached(self, attempts: int, lead_created_at: Optional[datetime], now: datetime) -> bool:
         if attempts >= self.max_attempts:
@@ -78,9 +80,9 @@ def failure_alert(claimed: Claimed, error: str, attempts: int) -> str:
             f"See `lantern leads show {claimed.lead_id}`.")
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """2 s, 4 s, 8 s ... capped at 15 minutes."""
-    return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS))
+def retry_delay(attempts: int, cap_seconds: float = MAX_RETRY_SECONDS) -> timedelta:
+    """2 s, 4 s, 8 s ... capped (at 15 minutes unless configured)."""
+    return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), cap_seconds))
 
 
 def notifiers_from_settings(settings: Settings) -> dict[str, Notifier]:
@@ -116,14 +118,17 @@ def claim_due(db_url: str, now: datetime, limit: int = 20) -> list[Claimed]:
         ]
 
 
-def _finish(db_url: str, claimed: Claimed, now: datetime, error: Optional[str], give_up: bool = False) -> None:
+def _finish(
+    db_url: str, claimed: Claimed, now: datetime, error: Optional[str], give_up: bool = False,
+    retry_cap_seconds: float = MAX_RETRY_SECONDS,
+) -> None:
     values: dict[str, Any] = {"attempts": claimed.attempts + 1, "locked_until": None}
     if error is None:
         values.update(status="delivered", delivered_at=now, last_error=None)
     elif give_up:
         values.update(status="failed", failed_at=now, last_error=error[:1000])
     else:
-        values.update(next_attempt_at=now + retry_delay(claimed.attempts + 1), last_error=error[:1000])
+        values.update(next_attempt_at=now + retry_delay(claimed.attempts + 1, retry_cap_seconds), last_error=error[:1000])
     with session_scope(db_url) as session:
         session.execute(update(OutboxNotification).where(OutboxNotification.id == claimed.id).values(**values))
 
@@ -167,7 +172,7 @@ def deliver_due(
                 error = str(failure)
         finished_at = datetime.now(timezone.utc)
         final = error is not None and give_up.reached(claimed.attempts + 1, claimed.lead_created_at, now or finished_at)
-        _finish(db_url, claimed, finished_at, error, give_up=final)
+        _finish(db_url, claimed, finished_at, error, give_up=final, retry_cap_seconds=give_up.retry_cap_seconds)
         if error is None:
             delivered += 1
             continue

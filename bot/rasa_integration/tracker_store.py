@@ -15,7 +15,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import bindparam, create_engine, func, insert, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -69,6 +69,15 @@ class LanternTrackerStore(SQLTrackerStore):
             # as Lantern's own SQLite database keeps that cheap (docs/performance.md).
             self.engine.dispose()
             self.engine = create_db_engine(parsed.render_as_string(hide_password=False))
+            self.sessionmaker = sessionmaker(bind=self.engine)
+        elif parsed.get_backend_name() == "postgresql":
+            # Rasa's engine keeps pooled connections that die with a database restart; each
+            # would fail one turn. Checked before use, a restart costs only the turns that
+            # ran while the database was down (make drills).
+            self.engine.dispose()
+            self.engine = create_engine(
+                parsed.render_as_string(hide_password=False), pool_pre_ping=True, pool_size=50, max_overflow=100
+            )
             self.sessionmaker = sessionmaker(bind=self.engine)
         self._build_statements()
 

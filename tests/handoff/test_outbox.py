@@ -176,14 +176,15 @@ def test_a_notification_older_than_the_age_limit_fails_at_its_next_failure(sqlit
 
 
 def test_give_up_limits_come_from_the_settings() -> None:
-    settings = load_settings(environ={"LANTERN_OUTBOX_MAX_ATTEMPTS": "5", "LANTERN_OUTBOX_MAX_AGE_SECONDS": "60"},
-                             home=PROJECT_HOME)
-    assert GiveUp.from_settings(settings) == GiveUp(5, timedelta(seconds=60))
+    settings = load_settings(environ={"LANTERN_OUTBOX_MAX_ATTEMPTS": "5", "LANTERN_OUTBOX_MAX_AGE_SECONDS": "60",
+                                      "LANTERN_OUTBOX_RETRY_CAP_SECONDS": "30"}, home=PROJECT_HOME)
+    assert GiveUp.from_settings(settings) == GiveUp(5, timedelta(seconds=60), 30.0)
 
 
 def test_backoff_doubles_and_is_capped() -> None:
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3)] == [2, 4, 8]
     assert retry_delay(50).total_seconds() == 900
+    assert retry_delay(50, cap_seconds=30).total_seconds() == 30
 
 
 WORKER = """
