@@ -169,7 +169,8 @@ class Tally:
 
 
 async def visitor(number: int, ws_url: str, origin: str, stop_at: float, tally: Tally, think: tuple[float, float]) -> None:
-    import websockets
+    from websockets.client import connect
+    from websockets.typing import Origin
     from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
     loop = asyncio.get_running_loop()
@@ -210,7 +211,7 @@ async def visitor(number: int, ws_url: str, origin: str, stop_at: float, tally: 
             while True:
                 try:
                     if socket is None:
-                        socket = await websockets.connect(ws_url, origin=origin, open_timeout=10, close_timeout=1)
+                        socket = await connect(ws_url, origin=Origin(origin), open_timeout=10, close_timeout=1)
                         await socket.send(json.dumps({"type": "hello", "session_id": session, "after": last_seq}))
                     await socket.send(json.dumps({"type": "message", "id": message_id, "text": text}))
                     noticed = await frames_until_ack(message_id)

@@ -4,7 +4,8 @@
     python -m bot.rasa_integration actions ...       the action server (rasa_sdk's command line)
 
 Both quiet the known third-party warnings first (`console`); the Rasa server then applies
-Lantern's patches of Rasa's internals (`apply`), explicitly, before Rasa loads anything.
+Lantern's patches of Rasa's internals (`apply`), explicitly, before Rasa loads anything, and
+always refuses Rasa's silent fallback to an in-memory tracker store (`refuse_silent_fallback`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ def main(argv: list[str]) -> None:
         import rasa.__main__
 
         from bot.rasa_integration import apply
+        from bot.rasa_integration.tracker_store import refuse_silent_fallback
         from bot.settings import get_settings
 
         # Rasa sets up its own console logging once it starts; until then, `apply`'s line
         # goes out in the same format (Rasa's set-up replaces this handler, it adds none).
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-8s %(name)s  - %(message)s")
         apply(get_settings())
+        refuse_silent_fallback()  # not a speed-up: a lost database fails the turn (tracker_store.py)
         sys.argv = ["rasa", *argv[1:]]
         rasa.__main__.main()
     else:
