@@ -198,9 +198,13 @@ class WidgetInput(InputChannel):
         claimed = await self.fanout.claim(key)
         if not claimed:
             await self.wait_for_release(key)
-        if await self.already_handled(connection.session_id, message.id) or (
-            not claimed and not await self.fanout.claim(key)
-        ):
+        try:
+            handled = await self.already_handled(connection.session_id, message.id)
+        except Exception:
+            if claimed:  # the tracker store is away: free the claim, the tab resends
+                await self.fanout.release(key)
+            raise
+        if handled or (not claimed and not await self.fanout.claim(key)):
             if claimed:
                 await self.fanout.release(key)
             await self.push_to(connection)

@@ -86,6 +86,9 @@ class RedisFanout(LocalFanout):
         if self.task is not None:
             self.task.cancel()
             self.task = None
+        for renewal in self.renewals.values():
+            renewal.cancel()
+        self.renewals.clear()
         await self.redis.close()
 
     async def publish(self, conversation_id: str) -> None:
