@@ -170,8 +170,8 @@ class Tally:
 
 async def visitor(number: int, ws_url: str, origin: str, stop_at: float, tally: Tally, think: tuple[float, float]) -> None:
     from websockets.client import connect
-    from websockets.typing import Origin
     from websockets.exceptions import ConnectionClosed, InvalidHandshake
+    from websockets.typing import Origin
 
     loop = asyncio.get_running_loop()
     rng = random.Random(number)
@@ -280,13 +280,17 @@ def verify(cluster: Cluster, tally: Tally) -> Verdict:
 
 def recovery_after(tally: Tally, moment: float, visitors: int) -> float:
     """Seconds from `moment` until every visitor had a message handled after it."""
+    waits = recovery_waits(tally, moment)
+    return max(waits) if len(waits) == visitors else float("inf")
+
+
+def recovery_waits(tally: Tally, moment: float) -> list[float]:
+    """Per visitor, seconds from `moment` to its first message handled after it."""
     firsts: dict[int, float] = {}
     for at, number in tally.acks_at:
         if at >= moment and number not in firsts:
             firsts[number] = at
-    if len(firsts) < visitors:
-        return float("inf")
-    return max(firsts.values()) - moment
+    return sorted(at - moment for at in firsts.values())
 
 
 def latency_summary(tally: Tally) -> str:
@@ -319,7 +323,9 @@ def drill_kill_server(cluster: Cluster, seconds: float, report: list[str]) -> No
         f"- lost: {verdict.lost}; handled twice: {verdict.duplicated}; replies sent twice to a tab: {tally.duplicate_seqs}",
         f"- errors seen by visitors: {tally.drops} dropped connections (reopened and resent), {tally.refused} refused "
         f"reconnects, {tally.notices} 'try again' notices; anything like a stack trace: {len(tally.bad_texts)}",
-        f"- time to recover (kill until every visitor had a message handled again): {recover:.1f} s",
+        f"- time to recover (kill until every visitor had a message handled again): {recover:.1f} s; "
+        f"visitors back within 5 s: {sum(1 for w in recovery_waits(tally, moments['kill']) if w <= 5)} of {visitors} "
+        "(a conversation whose turn died with the server waits for its lock ticket to expire, TICKET_LOCK_LIFETIME)",
         f"- latency: {latency_summary(tally)}",
         "",
     ]
