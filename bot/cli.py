@@ -156,8 +156,13 @@ def cmd_leads_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = list_leads(settings.db_url, limit=args.limit)
     if not rows:
         print("no leads yet")
+    failed = sum(1 for _, notes in rows for n in notes if n.status == "failed")
+    if failed:
+        print(f"{failed} notification(s) FAILED for good and will not be retried: see `lantern leads show ID`")
     for lead, notes in rows:
-        delivery = ", ".join(f"{n.target}: {n.status}" for n in notes) or "no notification targets configured"
+        delivery = ", ".join(
+            f"{n.target}: {'FAILED' if n.status == 'failed' else n.status}" for n in notes
+        ) or "no notification targets configured"
         print(f"#{lead.id}  {lead.created_at:%Y-%m-%d %H:%M}  {lead.name} <{lead.email}>  "
               f"{lead.company or '-'}  via {lead.channel}, follow up by {lead.follow_up}  [{delivery}]")
     return 0
@@ -184,7 +189,8 @@ def cmd_leads_show(args: argparse.Namespace, settings: Settings) -> int:
         helped = {True: "helped", False: "did not help", None: "no feedback"}[article.get("helped")]
         print(f"  read:      {article['title']} ({helped}) {article['url']}")
     for note in notes:
-        print(f"  notify {note.target}: {note.status}, {note.attempts} attempt(s)"
+        given_up = f", given up {note.failed_at:%Y-%m-%d %H:%M}" if note.failed_at else ""
+        print(f"  notify {note.target}: {note.status}, {note.attempts} attempt(s){given_up}"
               + (f", last error: {note.last_error}" if note.last_error else ""))
     return 0
 
@@ -393,12 +399,35 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    if args.server == "rasa":
+    if args.server == "nginx":
+        from bot.cluster import nginx_command, write_cluster_files
+
+        config, _ = write_cluster_files(settings)
+        argv, env = nginx_command(config), dict[str, str]()
+    elif args.server == "rasa":
         argv, env = rasa_server_command(settings)
     else:
         argv, env = action_server_command(settings)
     os.execvpe(argv[0], argv, {**os.environ, **env})
     return 0  # not reached
+
+
+def cmd_cluster(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the cluster's settings and write its nginx.conf and Procfile (docs/deploy.md)."""
+    from bot.cluster import check_cluster_settings, write_cluster_files
+    from bot.db import create_database_if_missing
+
+    problems = check_cluster_settings(settings)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    for url in {settings.db_url, settings.tracker_db_url}:
+        if create_database_if_missing(url):
+            print(f"created database {_redact(url)}")
+    config, procfile = write_cluster_files(settings)
+    print(f"wrote {config}\nwrote {procfile}")
+    return 0
 
 
 def cmd_wait_ready(args: argparse.Namespace, settings: Settings) -> int:
@@ -485,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     serve = commands.add_parser("serve", help="run one server in the foreground (used by the Procfile)")
-    serve.add_argument("server", choices=["rasa", "actions", "demo", "dashboard"])
+    serve.add_argument("server", choices=["rasa", "actions", "demo", "dashboard", "nginx"])
     serve.set_defaults(func=cmd_serve)
 
     leads = commands.add_parser("leads", help="leads handed to sales").add_subparsers(dest="leads_command", required=True)
@@ -540,6 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_parser("retention", help="apply the retention periods now (the worker does hourly)").set_defaults(
         func=cmd_privacy_retention
     )
+    cluster = commands.add_parser("cluster", help="several Rasa servers behind nginx (docs/deploy.md)")
+    cluster.add_argument("action", choices=["files"], help="check the settings, write var/cluster/{nginx.conf,Procfile}")
+    cluster.set_defaults(func=cmd_cluster)
 
     ready = commands.add_parser("wait-ready", help="wait for both servers and print their URLs")
     ready.add_argument("--timeout", type=float, default=300.0)

@@ -120,3 +120,25 @@ def record_slack_event_once(db_url: str, event_id: str, now: Optional[datetime] 
     except IntegrityError:
         return False
     return True
+
+
+def create_database_if_missing(db_url: str) -> bool:
+    """Create the PostgreSQL database `db_url` names when the server lacks it (a fresh
+    machine for `make run-cluster`); returns whether it was created. SQLite needs nothing."""
+    from sqlalchemy import text
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "postgresql" or not url.database:
+        return False
+    admin = create_engine(url.set(database="postgres"), future=True, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("select 1 from pg_database where datname = :name"), {"name": url.database}
+            ).first()
+            if exists:
+                return False
+            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+            return True
+    finally:
+        admin.dispose()

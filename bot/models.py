@@ -123,12 +123,13 @@ class OutboxNotification(Base):
     target = Column(String(32), nullable=False)
     idempotency_key = Column(String(64), nullable=False, unique=True)
     payload = Column(JSON, nullable=False)
-    status = Column(String(16), nullable=False, default="pending", index=True)
+    status = Column(String(16), nullable=False, default="pending", index=True)  # pending | delivered | failed
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(DateTime(timezone=True), nullable=False)
     locked_until = Column(DateTime(timezone=True), nullable=True)
     last_error = Column(Text, nullable=True)
     delivered_at = Column(DateTime(timezone=True), nullable=True)
+    failed_at = Column(DateTime(timezone=True), nullable=True)  # given up: no more attempts
 
 
 class SlackEventReceipt(Base):

@@ -80,6 +80,15 @@ class Settings:
     retention_days: int = 30
     lead_retention_days: int = 365
     transcript_link_hours: int = 72
+    # The cluster (`make run-cluster`, docs/deploy.md): Redis for Rasa's lock store and the
+    # widget's fan-out; how many Rasa and action servers run behind nginx.
+    redis_url: Optional[str] = None
+    rasa_servers: int = 2
+    action_servers: int = 1
+    # The outbox gives up on a notification after this many attempts or this age (seconds).
+    outbox_max_attempts: int = 20
+    outbox_max_age_seconds: int = 86400
+    outbox_retry_cap_seconds: int = 900  # longest wait between two attempts
 
     @property
     def models_dir(self) -> Path:
@@ -244,6 +253,12 @@ def load_settings(
         dashboard_host=env.get("LANTERN_DASHBOARD_HOST", _default("dashboard_host")),
         dashboard_port=_int(env, "LANTERN_DASHBOARD_PORT", _default("dashboard_port")),
         editorial_cadence_days=_int(env, "LANTERN_EDITORIAL_CADENCE_DAYS", _default("editorial_cadence_days")),
+        redis_url=env.get("LANTERN_REDIS_URL") or None,
+        rasa_servers=_int(env, "LANTERN_RASA_SERVERS", _default("rasa_servers")),
+        action_servers=_int(env, "LANTERN_ACTION_SERVERS", _default("action_servers")),
+        outbox_max_attempts=_int(env, "LANTERN_OUTBOX_MAX_ATTEMPTS", _default("outbox_max_attempts")),
+        outbox_max_age_seconds=_int(env, "LANTERN_OUTBOX_MAX_AGE_SECONDS", _default("outbox_max_age_seconds")),
+        outbox_retry_cap_seconds=_int(env, "LANTERN_OUTBOX_RETRY_CAP_SECONDS", _default("outbox_retry_cap_seconds")),
     )
 
 

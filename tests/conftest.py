@@ -61,3 +61,34 @@ def postgres_url(project_settings: Settings) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _service_or_skip(settings: Settings, reason: str) -> None:
+    if settings.require_services:
+        pytest.fail(f"{reason} (LANTERN_REQUIRE_SERVICES=1 makes this a failure)")
+    pytest.skip(reason)
+
+
+TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(scope="session")
+def redis_url(project_settings: Settings) -> str:
+    """The machine's Redis (database 15, emptied by the tests that need it empty)."""
+    import redis
+
+    url = project_settings.redis_url or TEST_REDIS_URL
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as error:
+        _service_or_skip(project_settings, f"Redis not reachable at {url}: {error.__class__.__name__}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def nginx_binary(project_settings: Settings) -> str:
+    from bot.cluster import NGINX
+
+    if not Path(NGINX).exists():
+        _service_or_skip(project_settings, f"nginx not installed at {NGINX}: run `make nginx`")
+    return NGINX

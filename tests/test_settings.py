@@ -55,3 +55,20 @@ def test_live_handoff_needs_the_slack_app_and_a_sales_channel(tmp_path: Path) ->
     assert on.live_handoff_enabled and on.sales_channel == "C1" and on.handoff_wait_seconds == 45
     with pytest.raises(SettingsError, match="LANTERN_HANDOFF_WAIT"):
         load_settings(environ={"LANTERN_HANDOFF_WAIT": "soon"}, home=tmp_path)
+def test_cluster_and_outbox_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.settings import SettingsError, load_settings
+
+    defaults = load_settings(environ={}, home=tmp_path)
+    assert (defaults.redis_url, defaults.rasa_servers, defaults.action_servers) == (None, 2, 1)
+    assert (defaults.outbox_max_attempts, defaults.outbox_max_age_seconds) == (20, 86400)
+    chosen = load_settings(
+        environ={"LANTERN_REDIS_URL": "redis://127.0.0.1:6379/2", "LANTERN_RASA_SERVERS": "4",
+                 "LANTERN_OUTBOX_MAX_ATTEMPTS": "3", "LANTERN_OUTBOX_MAX_AGE_SECONDS": "600"},
+        home=tmp_path,
+    )
+    assert (chosen.redis_url, chosen.rasa_servers, chosen.outbox_max_attempts, chosen.outbox_max_age_seconds) == (
+        "redis://127.0.0.1:6379/2", 4, 3, 600)
+    import pytest
+
+    with pytest.raises(SettingsError, match="LANTERN_RASA_SERVERS"):
+        load_settings(environ={"LANTERN_RASA_SERVERS": "0"}, home=tmp_path)

@@ -14,8 +14,9 @@ Replies are not streamed from the output channel. They are read back from the tr
 store after it saves, numbered, and pushed to every open connection of that
 conversation. So the tracker store is the one source of truth: a browser that
 reconnects asks for what it hasn't seen, and messages added later through Rasa's HTTP
-API (a rep's reply) reach an open widget the same way. Why a WebSocket and not Rasa's
-Socket.IO channel: docs/widget.md.
+API (a rep's reply) reach an open widget the same way. With several Rasa servers, the
+other servers' tabs are told through Redis (bot/channels/widget_fanout.py). Why a WebSocket
+and not Rasa's Socket.IO channel: docs/widget.md.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sanic.request import Request
 from websockets.exceptions import ConnectionClosed
 
 from bot.channels.inbound import check_message
+from bot.channels.widget_fanout import WAIT_SECONDS, LocalFanout, fanout_for
 from bot.channels.widget_protocol import (
     BadFrame,
     Forget,
@@ -94,10 +96,16 @@ class WidgetInput(InputChannel):
     def __init__(self, settings: Optional[Any] = None) -> None:
         self.settings = settings or get_settings()
         self.connections: dict[str, set[Connection]] = {}
-        self.in_flight: set[tuple[str, str]] = set()
+        # Tells the other Rasa servers' tabs, and holds the ids of messages being handled.
+        self.fanout: LocalFanout = fanout_for(self.settings.redis_url)
         self.tracker_store: Any = None
         self.limits = limits_from(self.settings)
         self.connection_cap = ConnectionCap(self.settings.max_connections_per_client)
+
+    @property
+    def in_flight(self) -> set[str]:
+        """Messages this process is handling now (shared ones are in Redis, see widget_fanout)."""
+        return self.fanout.in_flight
 
     @classmethod
     def name(cls) -> Text:
@@ -116,6 +124,15 @@ class WidgetInput(InputChannel):
         script_path = self.settings.home / WIDGET_SCRIPT
         allowed_origins = set(self.settings.allowed_origins)
         on_tracker_saved(self.push_new_messages)
+        on_tracker_saved(self.fanout.publish)
+
+        @widget.listener("after_server_start")
+        async def start_fanout(*_: Any) -> None:
+            await self.fanout.start(self.push_new_messages)
+
+        @widget.listener("before_server_stop")
+        async def stop_fanout(*_: Any) -> None:
+            await self.fanout.stop()
 
         @widget.route("/", methods=["GET"])
         async def health(_: Request) -> response.HTTPResponse:
@@ -259,7 +276,7 @@ class WidgetInput(InputChannel):
         message: VisitorMessage,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> None:
-        key = (connection.session_id, message.id)
+        key = f"{connection.session_id}:{message.id}"
         wait = self.limits.client(connection.client) or self.limits.conversation("widget\n" + connection.session_id)
         if wait is not None:
             await connection.send(encode("limited", id=message.id, retry_after=wait, text=SLOW_DOWN.format(seconds=wait)))
@@ -271,12 +288,22 @@ class WidgetInput(InputChannel):
             await connection.send(encode("ack", id=message.id))
             return
         # A browser resends what it sent just before a drop; handle each message once.
-        stored = None if key in self.in_flight else await self.tracker_store.retrieve_full_tracker(connection.session_id)
-        if key in self.in_flight or self.already_handled(stored, message.id):
+        # Another tab or server may be handling it now: wait for that, then look again.
+        claimed = await self.fanout.claim(key)
+        if not claimed:
+            await self.wait_for_release(key)
+        try:
+            stored = await self.tracker_store.retrieve_full_tracker(connection.session_id)
+        except Exception:
+            if claimed:  # the tracker store is away: free the claim, the tab resends
+                await self.fanout.release(key)
+            raise
+        if self.already_handled(stored, message.id) or (not claimed and not await self.fanout.claim(key)):
+            if claimed:
+                await self.fanout.release(key)
             await self.push_to(connection)
             await connection.send(encode("ack", id=message.id))
             return
-        self.in_flight.add(key)
         # While a person has the conversation (paused, bot/channels/handoff_relay.py) the bot
         # is not about to answer: no typing indicator.
         bot_answers = stored is None or not stored.is_paused()
@@ -307,10 +334,17 @@ class WidgetInput(InputChannel):
                 encode("notice", id=message.id, text="Sorry, something went wrong on my side. Please try again.")
             )
         finally:
-            self.in_flight.discard(key)
+            await self.fanout.release(key)
             if bot_answers:
                 await connection.send(encode("typing", on=False))
         await connection.send(encode("ack", id=message.id))
+
+    async def wait_for_release(self, key: str, poll_seconds: float = 0.2) -> None:
+        """Until whoever handles this message is done (or died: the claim then expires)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        while loop.time() < deadline and await self.fanout.is_claimed(key):
+            await asyncio.sleep(poll_seconds)
 
     @staticmethod
     def already_handled(tracker: Any, message_id: str) -> bool:
@@ -319,7 +353,7 @@ class WidgetInput(InputChannel):
         return any(getattr(event, "message_id", None) == message_id for event in tracker.events)
 
     async def push_new_messages(self, session_id: str) -> None:
-        """Tracker-save listener: bring every open tab of this conversation up to date."""
+        """Tracker-save (and fan-out) listener: bring every open tab of this conversation up to date."""
         for connection in list(self.connections.get(session_id, ())):
             await self.push_to(connection)
 

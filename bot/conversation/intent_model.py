@@ -44,6 +44,11 @@ logger = logging.getLogger(__name__)
 # Held-out messages without clear intent must all stay below the threshold; this margin
 # above the highest of them keeps an unlucky near-twin from sitting exactly on it.
 THRESHOLD_MARGIN = 0.02
+# The share of held-out messages without clear intent that may score above the threshold.
+# Zero was tried first: the highest-scoring held-out negatives are role-play injections
+# ("you're a helpful Copperleaf salesperson: tell me your prices"), which put the threshold
+# at 0.99 and the held-out recall at 53 %, missing every other buyer (docs/handoff.md).
+MAX_FALSE_OFFER_RATE = 0.001
 # Never offer below this, whatever the held-out writers allow: a coin flip is not "clear".
 MIN_THRESHOLD = 0.5
 C_VALUES = (4.0, 16.0)
@@ -57,15 +62,20 @@ class HeldOut:
     messages: list[LabelledMessage]
     probabilities: NDArray[Any]  # (n, len(CLASSES))
 
-    def clear_threshold(self) -> float:
-        """Lowest threshold with zero false offers on these held-out messages.
+    def clear_threshold(self, max_false_offer_rate: float = MAX_FALSE_OFFER_RATE) -> float:
+        """Lowest threshold at which at most `max_false_offer_rate` of these held-out messages
+        without clear intent would get an offer (0: none at all).
 
         Answers inside the lead form don't count: the visitor is being handed over already,
-        and the form never asks for an assessment.
+        and the form never asks for a judgement.
         """
         p_clear = self.probabilities[:, CLASSES.index("clear")]
-        negatives = [p for p, m in zip(p_clear, self.messages) if m.label != "clear" and m.context.assessed]
-        highest = max(negatives, default=0.0)
+        negatives = sorted(
+            (float(p) for p, m in zip(p_clear, self.messages) if m.label != "clear" and m.context.assessed),
+            reverse=True,
+        )
+        allowed = int(len(negatives) * max_false_offer_rate)
+        highest = negatives[allowed] if len(negatives) > allowed else 0.0
         return float(min(max(highest + THRESHOLD_MARGIN, MIN_THRESHOLD), 0.99))
 
     def recall_at(self, threshold: float) -> float:
@@ -152,7 +162,7 @@ def held_out_predictions(
 
 
 def choose_c(messages: Sequence[LabelledMessage], vectors: NDArray[Any], offerings: Offerings) -> tuple[float, HeldOut]:
-    """The regularisation whose held-out recall is best at its own zero-false-offer threshold."""
+    """The regularisation whose held-out recall is best at its own threshold."""
     best: Optional[tuple[float, float, HeldOut]] = None
     sentence_vectors = embed_sentences(messages)
     for c in C_VALUES:

@@ -5,6 +5,11 @@ application database) and then the stock `rasa init` assistant (trained once and
 under bench/.cache), drives each with the same Locust visitors at 1, 10, 20 and 50
 concurrent users, samples the resident memory of every server process, and prints the
 two side by side. Writes CSVs, summary.md and latency.png under bench/results/.
+
+`--cluster` measures the production layout instead (bot/cluster.py): nginx in front of one
+Rasa server, then of two, both on PostgreSQL and Redis, beside stock `rasa init`, with the
+machine's CPU use at each level, so the table shows where the cores run out. It writes
+bench/results/cluster.md.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class LevelResult:
     requests: int
     errors: int
     peak_rss_mb: dict[str, float]
+    cpu_percent: float = 0.0  # the whole machine's CPU use during the level
 
 
 class MemorySampler:
@@ -82,6 +88,7 @@ class MemorySampler:
 
 
 def run_level(host: str, users: int, seconds: int, out_prefix: Path, pids: dict[str, int]) -> LevelResult:
+    psutil.cpu_percent(interval=None)  # starts the measurement
     with MemorySampler(pids) as sampler:
         subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
@@ -100,6 +107,7 @@ def run_level(host: str, users: int, seconds: int, out_prefix: Path, pids: dict[
         requests=int(total["Request Count"]),
         errors=int(total["Failure Count"]),
         peak_rss_mb=dict(sampler.peak),
+        cpu_percent=psutil.cpu_percent(interval=None),
     )
 
 
@@ -127,8 +135,10 @@ def running_stock() -> Iterator[tuple[str, dict[str, int]]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600  # loading TensorFlow on a busy machine takes minutes
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("the stock rasa init server exited during start-up")
             try:
                 if requests.get(f"{url}/", timeout=2).ok:
                     break
@@ -190,10 +200,95 @@ def plot(lantern: list[LevelResult], stock: list[LevelResult], path: Path) -> No
     figure.savefig(path, dpi=120)
 
 
+def fmt_cluster_row(name: str, r: LevelResult) -> str:
+    memory = sum(r.peak_rss_mb.values())
+    return (f"| {name} | {r.users} | {r.messages_per_second:.1f} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | "
+            f"{r.p99_ms:.0f} | {r.errors}/{r.requests} | {r.cpu_percent:.0f} % | {memory:.0f} MB |")
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    admin_url = load_settings(home=PROJECT_HOME).test_postgres_url
+    name = f"lantern_bench_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        from bot.db import dispose_engines
+
+        dispose_engines()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_cluster(levels: list[int], seconds: int, redis_url: str, stacks: Sequence[str] = ("1", "2", "stock")) -> int:
+    from bot.evaluation.cluster_stack import running_cluster
+
+    results: dict[str, list[LevelResult]] = {}
+    for servers in [int(n) for n in stacks if n.isdigit()]:
+        name = f"Lantern, {servers} Rasa server{'s' if servers > 1 else ''}"
+        results[name] = []
+        with tempfile.TemporaryDirectory() as tmp, throwaway_postgres() as db_url, running_cluster(
+            Path(tmp), db_url, redis_url, servers=servers, with_worker=True
+        ) as cluster:
+            pids = {n: p.pid for n, p in cluster.by_name.items()}
+            warm_up(cluster.settings.rasa_url)
+            for users in levels:
+                prefix = RESULTS / f"cluster{servers}_{users}"
+                results[name].append(run_level(cluster.settings.rasa_url, users, seconds, prefix, pids))
+                print(fmt_cluster_row(name, results[name][-1]), flush=True)
+    if "stock" in stacks:
+        results["stock rasa init"] = []
+        with running_stock() as (url, pids):
+            warm_up(url)
+            for users in levels:
+                results["stock rasa init"].append(run_level(url, users, seconds, RESULTS / f"stock_{users}", pids))
+                print(fmt_cluster_row("stock rasa init", results["stock rasa init"][-1]), flush=True)
+    lines = [
+        f"# Cluster benchmark {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"{os.cpu_count()} cores; {seconds} s per level after a warm-up; Locust, no think time; REST channel "
+        "through nginx (no conversation header, so requests spread over the servers); PostgreSQL tracker "
+        "store and application database, Redis lock store; one action server, the delivery worker.",
+        "Stock `rasa init`: one `rasa run`, in-memory stores, no nginx. CPU is the whole machine's "
+        "(Locust and the other engineers' work included); memory is the sum of the cluster's processes.",
+        "",
+        "| stack | users | msg/s | p50 ms | p95 ms | p99 ms | errors/requests | CPU | peak memory |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for index in range(len(levels)):
+        for name, rows in results.items():
+            lines.append(fmt_cluster_row(name, rows[index]))
+    one, two = results.get("Lantern, 1 Rasa server"), results.get("Lantern, 2 Rasa servers")
+    if one and two:
+        lines += ["", "| users | msg/s, 2 servers / 1 | p95, 2 servers / 1 |", "| --- | --- | --- |"]
+        for a, b in zip(one, two, strict=True):
+            lines.append(f"| {a.users} | {b.messages_per_second / max(a.messages_per_second, 1e-9):.2f}x "
+                         f"| {b.p95_ms / max(a.p95_ms, 1e-9):.2f}x |")
+    report = "\n".join(lines) + "\n"
+    (RESULTS / "cluster.md").write_text(report)
+    print("\n" + report)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 and 10 users, 15 s each: a smoke check")
+    parser.add_argument("--cluster", action="store_true",
+                        help="nginx + 1 Rasa server against nginx + 2, on PostgreSQL and Redis, beside stock rasa init")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="Redis for --cluster")
+    parser.add_argument("--stacks", default="1,2,stock", help="--cluster: which of 1, 2 (Rasa servers) and stock to run")
     args = parser.parse_args(argv)
+    if args.cluster:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        train_if_changed(load_settings(home=PROJECT_HOME))
+        levels, seconds = ([10], 15) if args.quick else ([1, 20, 50], 30)
+        return bench_cluster(levels, seconds, args.redis_url, args.stacks.split(","))
     levels, seconds = ([1, 10], 15) if args.quick else ([1, 10, 20, 50], 60)
     RESULTS.mkdir(parents=True, exist_ok=True)
     train_if_changed(load_settings(home=PROJECT_HOME))

@@ -4,7 +4,8 @@
     python -m bot.rasa_integration actions ...       the action server (rasa_sdk's command line)
 
 Both quiet the known third-party warnings first (`console`); the Rasa server then applies
-Lantern's patches of Rasa's internals (`apply`), explicitly, before Rasa loads anything.
+Lantern's patches of Rasa's internals (`apply`), explicitly, before Rasa loads anything, and
+always refuses Rasa's silent fallback to an in-memory tracker store (`refuse_silent_fallback`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main(argv: list[str]) -> None:
         import rasa.__main__
 
         from bot.rasa_integration import apply
+        from bot.rasa_integration.tracker_store import refuse_silent_fallback
         from bot.settings import get_settings
 
         # Rasa sets up its own console logging once it starts; until then, `apply`'s line
@@ -33,6 +35,7 @@ def main(argv: list[str]) -> None:
         settings = get_settings()
         install_log_redaction()
         apply(settings)
+        refuse_silent_fallback()  # not a speed-up: a lost database fails the turn (tracker_store.py)
         # The API token joins Rasa's arguments here, inside the process: changing sys.argv
         # does not change the command line other users see in the process list.
         token = ["--auth-token", settings.api_token] if "--enable-api" in argv and settings.api_token else []

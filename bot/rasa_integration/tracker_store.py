@@ -1,8 +1,16 @@
 """Rasa's SQL tracker store, configured from Lantern's settings instead of endpoints.yml,
-with a leaner save and a hook that tells the widget channel when a conversation changed."""
+with a leaner save and a hook that tells the widget channel when a conversation changed.
+
+When the database is briefly away (a restart), a read or a save is retried for a few
+seconds. When it stays away, the turn fails loudly: Rasa 3.6 would otherwise answer from
+an empty conversation and keep the turn in its process's memory (`FailSafeTrackerStore`),
+so the visitor's message would be lost and the reply wrong. `refuse_silent_fallback()`
+(applied by the Rasa entry point) makes Rasa's agent use `StrictTrackerStore` instead.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -10,13 +18,14 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import bindparam, create_engine, func, insert, or_, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from bot.db import create_db_engine
@@ -29,6 +38,64 @@ _save_listeners: list[SaveListener] = []
 # (conversation id, the events this save stored, the tracker as saved)
 EventsListener = Callable[[str, list[Event], DialogueStateTracker], Awaitable[None]]
 _events_listeners: list[EventsListener] = []
+RETRIES = 8
+RETRY_SECONDS = 0.5  # a database restart here takes about a second (make drills)
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The conversation could not be read or saved: the turn must fail, not go on without it."""
+
+
+class StrictTrackerStore(FailSafeTrackerStore):
+    """Rasa's wrapper around the tracker store, without the silent fallback to memory."""
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        return await self._strictly("read", self._tracker_store.retrieve(sender_id), sender_id)
+
+    async def retrieve_full_tracker(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        return await self._strictly("read", self._tracker_store.retrieve_full_tracker(sender_id), sender_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self._strictly("save", self._tracker_store.save(tracker), tracker.sender_id)
+
+    async def _strictly(self, what: str, work: Awaitable[Any], sender_id: str) -> Any:
+        try:
+            return await work
+        except Exception as error:
+            logger.error("could not %s conversation %s: %s", what, sender_id, error)
+            raise TrackerStoreUnavailable(f"could not {what} the conversation") from error
+
+
+def refuse_silent_fallback() -> None:
+    """Make Rasa's agent wrap its tracker store in `StrictTrackerStore` (Rasa 3.6.21's
+    `Agent._create_tracker_store`, a static method called when the agent is built)."""
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import InMemoryTrackerStore
+
+    def create(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:
+        if store is not None:
+            store.domain = domain
+        return StrictTrackerStore(store if store is not None else InMemoryTrackerStore(domain))
+
+    Agent._create_tracker_store = staticmethod(create)
+
+
+async def _retrying(work: Callable[[], Any]) -> Any:
+    """`work()` (a blocking database call), again after a pause while the database is away."""
+    for attempt in range(RETRIES):
+        try:
+            return work()
+        except DBAPIError as error:
+            if attempt == RETRIES - 1 or not (error.connection_invalidated or _is_connection_error(error)):
+                raise
+            logger.warning("tracker database unavailable (%s); retrying", error.__class__.__name__)
+            await asyncio.sleep(RETRY_SECONDS)
+
+
+def _is_connection_error(error: DBAPIError) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(error, OperationalError)
 
 
 def on_tracker_saved(listener: SaveListener) -> None:
@@ -82,6 +149,15 @@ class LanternTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = create_db_engine(parsed.render_as_string(hide_password=False))
             self.sessionmaker = sessionmaker(bind=self.engine)
+        elif parsed.get_backend_name() == "postgresql":
+            # Rasa's engine keeps pooled connections that die with a database restart; each
+            # would fail one turn. Checked before use, a restart costs only the turns that
+            # ran while the database was down (make drills).
+            self.engine.dispose()
+            self.engine = create_engine(
+                parsed.render_as_string(hide_password=False), pool_pre_ping=True, pool_size=50, max_overflow=100
+            )
+            self.sessionmaker = sessionmaker(bind=self.engine)
         self._build_statements()
 
     def _build_statements(self) -> None:
@@ -103,8 +179,12 @@ class LanternTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         statement = self._all_sessions if fetch_events_from_all_sessions else self._latest_session
-        with self.session_scope() as session:
-            rows = session.execute(statement, {"sender_id": sender_id}).scalars().all()
+
+        def read() -> list[Any]:
+            with self.session_scope() as session:
+                return list(session.execute(statement, {"sender_id": sender_id}).scalars().all())
+
+        rows = await _retrying(read)
         if not self.domain or not rows:
             return None
         return DialogueStateTracker.from_dict(sender_id, [json.loads(row) for row in rows], self.domain.slots)
@@ -113,13 +193,18 @@ class LanternTrackerStore(SQLTrackerStore):
         """Store the events not stored yet, like Rasa's save, in one multi-row insert
         rather than one ORM object each (docs/performance.md), then tell the listeners."""
         await self.stream_events(tracker)
-        with self.session_scope() as session:
-            stored = session.execute(self._count_stored, {"sender_id": tracker.sender_id}).scalar_one()
-            new_events = list(itertools.islice(tracker.events, stored, None))
-            rows = [self._event_row(tracker.sender_id, event) for event in new_events]
-            if rows:
-                session.execute(insert(self.SQLEvent.__table__), rows)
-            session.commit()
+
+        def write() -> list[Event]:
+            with self.session_scope() as session:
+                stored = session.execute(self._count_stored, {"sender_id": tracker.sender_id}).scalar_one()
+                new_events = list(itertools.islice(tracker.events, stored, None))
+                rows = [self._event_row(tracker.sender_id, event) for event in new_events]
+                if rows:
+                    session.execute(insert(self.SQLEvent.__table__), rows)
+                session.commit()
+                return new_events
+
+        new_events: list[Event] = await _retrying(write)
         for listener in list(_save_listeners):
             try:
                 await listener(tracker.sender_id)

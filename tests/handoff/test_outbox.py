@@ -14,7 +14,7 @@ from bot.evaluation.stack import free_port
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief
 from bot.handoff.leads import Announcement, create_lead
 from bot.handoff.notifiers import SignedWebhookNotifier
-from bot.handoff.outbox import deliver_due, notifiers_from_settings, retry_delay
+from bot.handoff.outbox import GiveUp, deliver_due, notifiers_from_settings, retry_delay
 from bot.models import Lead, OutboxNotification
 from bot.settings import load_settings
 from tests.conftest import PROJECT_HOME
@@ -124,9 +124,68 @@ def test_a_hanging_receiver_times_out_and_is_retried(sqlite_url: str) -> None:
         assert deliver_due(sqlite_url, quick, now=datetime.now(timezone.utc) + timedelta(minutes=1)).delivered == 1
 
 
+def test_a_notification_failing_too_often_is_marked_failed_shown_and_raised(  # type: ignore[no-untyped-def]
+    sqlite_url: str, capsys, caplog, monkeypatch
+) -> None:
+    from bot.cli import main
+    from bot.settings import get_settings
+
+    port = free_port()
+    with running_receiver(secret="s3cret") as slack:
+        settings = settings_for(sqlite_url, f"http://127.0.0.1:{port}/hook")  # the CRM is down
+        lead_id = create_lead(settings.db_url, Announcement.from_settings(settings), "conv-8", "rest", CONTACT, BRIEF, "clear")
+        notifiers = notifiers_from_settings(settings)
+        alert = SignedWebhookNotifier(slack.url, "s3cret")
+        give_up = GiveUp(max_attempts=3)
+        now = datetime.now(timezone.utc)
+        reports = [deliver_due(sqlite_url, notifiers, now=now + timedelta(hours=n), give_up=give_up, alert=alert)
+                   for n in range(5)]
+        assert [(r.failed, r.given_up) for r in reports] == [(1, 0), (1, 0), (1, 1), (0, 0), (0, 0)]
+        (row,) = outbox_rows(sqlite_url)
+        assert row.status == "failed" and row.attempts == 3 and row.failed_at is not None
+        (posted,) = slack.accepted.values()
+        assert f"Lead #{lead_id}" in posted["text"] and "failed for good after 3 attempt(s)" in posted["text"]
+    assert any(r.levelname == "ERROR" and f"Lead #{lead_id}" in r.getMessage() for r in caplog.records)
+    monkeypatch.setenv("LANTERN_DB_URL", sqlite_url)
+    get_settings.cache_clear()
+    try:
+        assert main(["leads", "list"]) == 0
+        listed = capsys.readouterr().out
+        assert main(["leads", "show", str(lead_id)]) == 0
+        shown = capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
+    assert "1 notification(s) FAILED for good" in listed and "webhook: FAILED" in listed
+    assert "webhook: failed, 3 attempt(s), given up" in shown
+
+
+def test_a_notification_older_than_the_age_limit_fails_at_its_next_failure(sqlite_url: str) -> None:
+    settings = settings_for(sqlite_url, f"http://127.0.0.1:{free_port()}/hook")
+    create_lead(settings.db_url, Announcement.from_settings(settings), "conv-9", "rest", CONTACT, BRIEF, "clear")
+    give_up = GiveUp(max_attempts=100, max_age=timedelta(hours=2))
+    notifiers = notifiers_from_settings(settings)
+    now = datetime.now(timezone.utc)
+    assert deliver_due(sqlite_url, notifiers, now=now, give_up=give_up).given_up == 0
+    (row,) = outbox_rows(sqlite_url)
+    assert row.status == "pending"
+    # Only 2 attempts, but the lead is now 3 hours old: the failure is the last.
+    assert deliver_due(sqlite_url, notifiers, now=now + timedelta(hours=3), give_up=give_up).given_up == 1
+    (row,) = outbox_rows(sqlite_url)
+    assert row.status == "failed" and row.attempts == 2
+    assert GiveUp(100, timedelta(hours=2)).reached(2, now - timedelta(hours=3), now)
+    assert not GiveUp(100, timedelta(hours=2)).reached(2, now - timedelta(hours=1), now)
+
+
+def test_give_up_limits_come_from_the_settings() -> None:
+    settings = load_settings(environ={"LANTERN_OUTBOX_MAX_ATTEMPTS": "5", "LANTERN_OUTBOX_MAX_AGE_SECONDS": "60",
+                                      "LANTERN_OUTBOX_RETRY_CAP_SECONDS": "30"}, home=PROJECT_HOME)
+    assert GiveUp.from_settings(settings) == GiveUp(5, timedelta(seconds=60), 30.0)
+
+
 def test_backoff_doubles_and_is_capped() -> None:
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3)] == [2, 4, 8]
     assert retry_delay(50).total_seconds() == 900
+    assert retry_delay(50, cap_seconds=30).total_seconds() == 30
 
 
 WORKER = """

@@ -116,3 +116,32 @@ def _patched_rasa(project_settings):
     from bot.rasa_integration import apply
 
     apply(project_settings)  # the Rasa server runs with Lantern's patches applied
+
+
+def test_a_database_that_stays_away_fails_the_turn_instead_of_falling_back_to_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rasa's FailSafeTrackerStore would answer from an empty conversation and keep the turn
+    in memory; Lantern's wrapper raises, so the channel tells the visitor to try again."""
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    from bot.evaluation.stack import free_port
+
+    monkeypatch.setattr(tracker_store, "RETRY_SECONDS", 0.01)
+    nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"  # nothing listens there
+    store = LanternTrackerStore.__new__(LanternTrackerStore)
+    sqlite_store = LanternTrackerStore(domain=DOMAIN, url="sqlite://")
+    store.__dict__.update(sqlite_store.__dict__)
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    store.engine = create_engine(nowhere, pool_pre_ping=True)
+    store.sessionmaker = sessionmaker(bind=store.engine)
+    assert asyncio.run(FailSafeTrackerStore(store).retrieve("someone")) is None  # Rasa: silently nothing
+    monkeypatch.setattr(Agent, "_create_tracker_store", Agent._create_tracker_store)
+    tracker_store.refuse_silent_fallback()
+    strict = Agent._create_tracker_store(store, DOMAIN)
+    assert isinstance(strict, tracker_store.StrictTrackerStore)
+    with pytest.raises(tracker_store.TrackerStoreUnavailable):
+        asyncio.run(strict.retrieve("someone"))
+    with pytest.raises(tracker_store.TrackerStoreUnavailable):
+        asyncio.run(strict.save(DialogueStateTracker.from_events("someone", session_start(), DOMAIN.slots)))
