@@ -19,7 +19,7 @@ from bot.conversation.buying_intent import (
     read_corpus_file,
     sentences,
 )
-from bot.conversation.intent_model import HeldOut, model_fingerprint, read_tuning, served_model, training_offerings
+from bot.conversation.intent_model import MAX_FALSE_OFFER_RATE, HeldOut, model_fingerprint, read_tuning, served_model, training_offerings
 from bot.knowledge.embeddings import shared_encoder
 from bot.knowledge.search import IntentLevel
 from bot.settings import Settings
@@ -159,9 +159,19 @@ def test_the_threshold_is_just_above_the_highest_held_out_negative() -> None:
     messages = [LabelledMessage("a", "none"), LabelledMessage("b", "clear"), LabelledMessage("c", "interest")]
     p = np.array([[0.3, 0.1, 0.6, 0.0], [0.1, 0.0, 0.9, 0.0], [0.2, 0.1, 0.7, 0.0]])
     held = HeldOut(messages, p)
-    assert held.clear_threshold() == pytest.approx(0.72)
-    assert held.false_offers_at(held.clear_threshold()) == 0
-    assert held.recall_at(held.clear_threshold()) == 1.0
+    assert held.clear_threshold(0.0) == pytest.approx(0.72)
+    assert held.false_offers_at(held.clear_threshold(0.0)) == 0
+    assert held.recall_at(held.clear_threshold(0.0)) == 1.0
+
+
+def test_the_threshold_may_let_through_the_allowed_share_of_held_out_negatives() -> None:
+    messages = [LabelledMessage(str(i), "none") for i in range(10)] + [LabelledMessage("c", "clear")]
+    p = np.zeros((11, 4))
+    p[:10, 2] = [0.95, 0.6, 0.55, 0.5, 0.4, 0.3, 0.2, 0.1, 0.1, 0.1]
+    p[10, 2] = 0.9
+    held = HeldOut(messages, p)
+    assert held.clear_threshold(0.1) == pytest.approx(0.62)  # one negative in ten may score above it
+    assert held.false_offers_at(held.clear_threshold(0.1)) == 1 and held.recall_at(held.clear_threshold(0.1)) == 1.0
 
 
 def test_offerings_measure_closeness_to_service_pages() -> None:
@@ -175,7 +185,7 @@ def test_the_committed_tuning_is_for_this_corpus() -> None:
     every fresh install tunes for minutes at `lantern train`."""
     tuning = read_tuning()
     assert tuning is not None and tuning.fingerprint == model_fingerprint()
-    assert tuning.held_out_false_offers == 0 and 0.5 <= tuning.threshold < 1.0
+    assert tuning.held_out_false_offers <= tuning.messages * MAX_FALSE_OFFER_RATE and 0.5 <= tuning.threshold < 1.0
 
 
 def test_a_compound_message_is_only_as_clear_as_its_clearest_sentence(model, offerings) -> None:  # type: ignore[no-untyped-def]

@@ -131,14 +131,16 @@ def test_a_burst_of_one_conversation_on_both_servers_is_handled_once_each_never_
 
 
 def test_a_push_saved_by_one_server_reaches_a_tab_held_by_the_other(cluster: Cluster) -> None:
-    session = uuid.uuid4().hex
     origin = cluster.settings.demo_url
 
     async def scenario() -> tuple[str, list[dict]]:
-        # The tab talks through nginx (a WebSocket upgrade), then holds a socket on server 2.
+        # The tab talks through nginx (a WebSocket upgrade), then holds a socket on server 2,
+        # presenting the session and token the first server gave it.
         through_nginx = await WidgetClient.connect(
-            cluster.settings.rasa_url.replace("http", "ws") + "/webhooks/widget/ws", origin, session
+            cluster.settings.rasa_url.replace("http", "ws") + "/webhooks/widget/ws", origin
         )
+        session = through_nginx.session
+        assert session is not None
         await through_nginx.until("messages")
         said = await through_nginx.turn("hi")
         greeting, seen = bot_text(said), max(m["seq"] for m in said)
@@ -147,7 +149,7 @@ def test_a_push_saved_by_one_server_reaches_a_tab_held_by_the_other(cluster: Clu
         await tab.until("messages")
         # A rep's reply, saved by server 1 through Rasa's HTTP API.
         response = requests.post(
-            f"{cluster.server_url(1)}/conversations/{session}/tracker/events",
+            f"{cluster.server_url(1)}/conversations/{session[0]}/tracker/events",
             params={"token": cluster.settings.api_token, "output_channel": "latest", "execute_side_effects": "true"},
             json={"event": "bot", "text": "Hi, this is Sam from the sales team."},
             timeout=30,

@@ -97,8 +97,8 @@ def test_a_buyer_gets_a_person_in_the_widget_and_lantern_back_afterwards(browser
     page.locator(".buttons button", has_text="Yes, that's fine").click()
     bot_says(page, "I've asked someone to join this chat")
 
-    session = page.evaluate("Object.keys(localStorage).map(k => localStorage.getItem(k))")
-    handoff = next(h for h in live.list_handoffs(stack.settings.db_url) if h.conversation_id in session)
+    stored = page.evaluate("Object.keys(localStorage).map(k => localStorage.getItem(k) || '')")
+    handoff = next(h for h in live.list_handoffs(stack.settings.db_url) if any(h.conversation_id in v for v in stored))
     handoff = handoff_of(stack, handoff.conversation_id)
     fake.wait_for_post(SALES, lambda p: p.get("blocks") and "Priya Shah" in p["text"])
     rep_clicks(stack, "UDANA", live_messages.TAKE, handoff.id)
