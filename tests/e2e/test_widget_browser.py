@@ -299,4 +299,6 @@ def test_delete_this_conversation_asks_first_then_deletes_it(page, site) -> None
     page.locator(".msg.notice", has_text="This conversation has been deleted.").wait_for()
     assert page.locator(".msg.visitor").count() == 0
     assert not [e for e in stack.tracker(sid)["events"] if e["event"] in ("user", "bot")]
-    assert held_session(page) != sid  # a fresh conversation, should the visitor go on
+    # A fresh conversation, should the visitor go on: its session arrives from the server a moment later.
+    page.wait_for_function("localStorage.getItem('lantern.conversation') !== null")
+    assert held_session(page) != sid
