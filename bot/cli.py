@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from bot.settings import Settings, get_settings
 
@@ -374,31 +374,28 @@ def cmd_init_env(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _serve_forever(server: Any, started: str) -> int:
+    """Run one of Lantern's own standard-library HTTP servers until Ctrl-C or SIGTERM."""
+    print(started, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.rasa_integration.servers import action_server_command, rasa_server_command
 
     if args.server == "demo":
         from bot.channels.demo_site import make_demo_server
 
-        server = make_demo_server(settings)
-        print(f"demo site on {settings.demo_url}", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        return 0
+        return _serve_forever(make_demo_server(settings), f"demo site on {settings.demo_url}")
     if args.server == "dashboard":
         from bot.insights.dashboard import make_dashboard_server
 
-        server = make_dashboard_server(settings)
-        print(f"marketing dashboard on {settings.dashboard_url}", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        return 0
+        return _serve_forever(make_dashboard_server(settings), f"marketing dashboard on {settings.dashboard_url}")
     if args.server == "nginx":
         from bot.cluster import nginx_command, write_cluster_files
 
