@@ -54,6 +54,10 @@ class Conversation:
     offered_at: list[int] = field(default_factory=list)
     already_lead_at: list[int] = field(default_factory=list)
     linked_article: bool = False
+    # Per turn, where the conversation stood when it arrived (what the bot had just asked,
+    # whether an offer had been declined): what `--record` writes for retiring a set.
+    prompts: list[str] = field(default_factory=list)
+    declined_before: list[bool] = field(default_factory=list)
 
     @property
     def has_clear_intent(self) -> bool:
@@ -111,10 +115,37 @@ def responses() -> dict[str, str]:
     return {name: variants[0].get("text", "") for name, variants in domain["responses"].items()}
 
 
-def replay(stack: Stack, conversation: Conversation, offer: str, already_lead: str, prefix: str) -> None:
+# The bot's questions by response name, as `bot/actions/offer.py:dialogue_context` names them.
+_PROMPT_OF_RESPONSE = {
+    "utter_greet": "greeting", "utter_what_problem": "greeting",
+    "utter_ask_symptoms": "ask_symptoms", "utter_ask_impact": "ask_impact", "utter_ask_tried": "ask_tried",
+    "utter_ask_feedback": "showed_articles", "utter_offer_handoff": "offer",
+    "utter_ask_lead_name": "lead_name", "utter_ask_lead_email": "lead_email", "utter_ask_lead_company": "lead_company",
+    "utter_ask_lead_follow_up": "lead_follow_up", "utter_ask_lead_follow_up_team_out": "lead_follow_up",
+    "utter_ask_lead_consent": "lead_consent",
+}
+
+
+def prompt_after(texts: Sequence[str], text_of: dict[str, str]) -> str:
+    """What the bot asked last in these replies (`answered` when it asked none of its questions)."""
+    by_text = {text_of[name]: prompt for name, prompt in _PROMPT_OF_RESPONSE.items() if name in text_of}
+    for text in reversed(texts):
+        for question, prompt in by_text.items():
+            if question and text.startswith(question.split("{", 1)[0]):
+                return prompt
+    return "answered"
+
+
+def replay(stack: Stack, conversation: Conversation, text_of: dict[str, str], prefix: str) -> None:
+    offer, already_lead = text_of["utter_offer_handoff"], text_of["utter_already_a_lead"]
+    prompt, declined = "greeting", False
     for number, message in enumerate(conversation.turns):
+        conversation.prompts.append(prompt)
+        conversation.declined_before.append(declined)
         replies = stack.say(f"{prefix}-{conversation.id}", message)
         texts = [r.get("text") or "" for r in replies]
+        prompt = prompt_after(texts, text_of)
+        declined = declined or text_of["utter_offer_declined"] in texts
         if offer in texts:
             conversation.offered_at.append(number)
         if already_lead in texts:
@@ -205,6 +236,17 @@ def print_mistakes(conversations: Sequence[Conversation], general: Sequence[Conv
             print(f"  general {g.category:<22} {'offer' if g.offered_at else 'link '}: {g.turns[0][:120]}")
 
 
+def record(path: Path, conversations: Sequence[Conversation], general: Sequence[Conversation]) -> None:
+    rows = [
+        {"id": c.id, "category": c.category, "turn": number, "text": text, "bot_prompt": c.prompts[number],
+         "declined_before": c.declined_before[number], "clear": number in c.clear_turns,
+         "offered": number in c.offered_at}
+        for c in [*conversations, *general] for number, text in enumerate(c.turns)
+    ]
+    path.write_text(yaml.safe_dump(rows, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    print(f"recorded {len(rows)} turns in {path}")
+
+
 def held_out_report() -> None:
     """The model's development figures, as `lantern intent tune` recorded them."""
     from bot.conversation.intent_model import TUNING_FILE, model_fingerprint, read_tuning
@@ -247,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=("test", "dev"), default="test")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="write every turn with its context and whether it was offered (to retire a set)")
     args = parser.parse_args(argv)
     settings = load_settings(home=PROJECT_HOME)
     train_if_changed(settings)
@@ -260,16 +304,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         conversations, general = load_conversations([DEV_SET]), []
     text_of = responses()
-    offer, already_lead = text_of["utter_offer_handoff"], text_of["utter_already_a_lead"]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:
         with ThreadPoolExecutor(VISITORS_IN_PARALLEL) as pool:
-            list(pool.map(lambda c: replay(stack, c, offer, already_lead, "eval"), [*conversations, *general]))
+            list(pool.map(lambda c: replay(stack, c, text_of, "eval"), [*conversations, *general]))
     turns = sum(len(c.turns) for c in [*conversations, *general])
     print(f"replayed {len(conversations)} conversations and {len(general)} general requests "
           f"({turns} messages) in {time.perf_counter() - started:.0f} s")
     print_table(figures(conversations, general))
     print_mistakes(conversations, general, args.verbose)
+    if args.record:
+        record(args.record, conversations, general)
     assessment_cost([t for c in conversations for t in c.turns])
     return 0
 
