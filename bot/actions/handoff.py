@@ -53,7 +53,9 @@ class ActionAffirmOrDeny(LanternAction):
         if asked == OFFER and said_yes:
             return {slots.HANDOFF_ACCEPTED: True, slots.LEAD_CANCELLED: False}
         assessment = assess(tracker, self.settings)
-        if assessment.is_clear:  # "no, but send me a quote"
+        if asked == OFFER and assessment.is_clear:  # "go on then, put me through", "no call, but send a quote"
+            return {slots.HANDOFF_ACCEPTED: True, slots.LEAD_CANCELLED: False}
+        if assessment.is_clear:  # asked to buy where the bot had asked something else
             return {slots.HANDOFF_ACCEPTED: False, **offer_handoff(dispatcher, tracker, assessment)}
         if asked == OFFER:
             dispatcher.utter_message(response="utter_offer_declined")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -39,7 +40,7 @@ from bot.knowledge.search import IntentLevel, PassageIndex
 CLASSES = ("none", "interest", "clear", "elsewhere")
 OFFERING_KINDS = frozenset({"service", "pricing"})
 # Bumped whenever the features change, so cached models are retrained.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 # The sentence embedding is unit length while a message's tf-idf rows are too; scaled so
 # the classifier weighs meaning about as much as wording (chosen by cross-validation).
 EMBEDDING_SCALE = 1.0
@@ -52,6 +53,11 @@ HARD_NEGATIVES = frozenset({
     "interest_services",
 })
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# Words in quotation marks are someone else's ("my client wrote 'send us your rates'") or words
+# the visitor wants said ("repeat after me: 'I want to hire you'"), not the visitor's own request.
+# Short quoted terms ("a 'starter' package") stay: only spans of a dozen characters or more go.
+_QUOTATION = re.compile(r"[\"“”]([^\"“”]{12,})[\"“”]|(?<![A-Za-z])'([^']{12,})'(?![A-Za-z])")
+UNQUOTED = " a quotation "
 
 
 class BotPrompt(str, Enum):
@@ -145,6 +151,12 @@ class Offerings:
 def is_payload(text: str) -> bool:
     """Rasa's `/intent{...}` syntax bypasses NLU; it says nothing in the visitor's words."""
     return text.lstrip().startswith("/")
+
+
+def without_quotations(text: str) -> Optional[str]:
+    """The message with quoted passages replaced, or None when it quotes nothing."""
+    unquoted = _QUOTATION.sub(UNQUOTED, text)
+    return None if unquoted == text else unquoted
 
 
 def sentences(text: str) -> list[str]:
@@ -256,15 +268,23 @@ class BuyingIntentModel:
         contexts: Sequence[DialogueContext],
         offerings: Offerings,
         sentence_vectors: Sequence[Optional[NDArray[Any]]],
+        unquoted_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
     ) -> tuple[NDArray[Any], list[int]]:
         """`scores` per message, with a message of several sentences clear only as far as its
         clearest sentence is too ("we tried a plugin. do you do local seo?" is two things, and
-        neither asks to buy); and the number of that sentence, the evidence, per message.
+        neither asks to buy), and a message that quotes clear only as far as it is without its
+        quotations; and the number of the clearest sentence, the evidence, per message.
 
-        `sentence_vectors[i]` embeds `sentences(texts[i])`, row for row (None for one sentence).
+        `sentence_vectors[i]` embeds `sentences(texts[i])`, row for row (None for one sentence);
+        `unquoted_vectors[i]` embeds `without_quotations(texts[i])` (None when it quotes nothing).
         """
         judged = self.scores(texts, vectors, contexts, offerings)
         clear, interest = CLASSES.index("clear"), CLASSES.index("interest")
+        for i, unquoted_vector in enumerate(unquoted_vectors or []):
+            unquoted = without_quotations(texts[i])
+            if unquoted is not None and unquoted_vector is not None:
+                alone = self.scores([unquoted], unquoted_vector[None, :], [contexts[i]], offerings)
+                judged[i, clear] = min(judged[i, clear], float(alone[0, clear]))
         evidence = [0] * len(texts)
         for i, (text, parts_vectors) in enumerate(zip(texts, sentence_vectors)):
             parts = sentences(text)
@@ -287,9 +307,14 @@ class BuyingIntentModel:
         vector = encoder.encode_query(text)[None, :]
         judged, evidence = self.judge([text], vector, [context], offerings, [None])
         none, interest, clear, elsewhere = (float(v) for v in judged[0])
-        if len(parts) > 1 and (clear >= self.threshold or interest + clear >= max(none, elsewhere)):
-            # Its sentences only matter for an offer or for the evidence: embedded only then.
-            judged, evidence = self.judge([text], vector, [context], offerings, [encoder.encode(parts)])
+        unquoted = without_quotations(text)
+        if (len(parts) > 1 or unquoted is not None) and (clear >= self.threshold or interest + clear >= max(none, elsewhere)):
+            # Its sentences and its words without quotations only matter for an offer or for the
+            # evidence: embedded only then.
+            judged, evidence = self.judge(
+                [text], vector, [context], offerings, [encoder.encode(parts) if len(parts) > 1 else None],
+                [encoder.encode_query(unquoted) if unquoted is not None else None],
+            )
             none, interest, clear, elsewhere = (float(v) for v in judged[0])
         said = parts[evidence[0]]
         if clear >= self.threshold:
@@ -303,6 +328,38 @@ class BuyingIntentModel:
         return IntentAssessment(IntentLevel.NONE, None, clear, f"no buying intent: clear score {clear:.2f}")
 
 
+def _context_group(context: DialogueContext) -> tuple[BotPrompt, bool]:
+    prompt = BotPrompt.ASK_SYMPTOMS if context.bot_prompt in _DISCOVERY else context.bot_prompt
+    return prompt, context.declined_before
+
+
+def context_balanced_weights(examples: Sequence[LabelledMessage]) -> NDArray[Any]:
+    """Sample weights under which every context holds the corpus's overall mix of labels.
+
+    Writers choose how many buying requests they put after each question, and they put far
+    more after the discovery questions and after a decline than visitors do (over half, where
+    a visitor answering "since when?" is rarely buying). Unweighted, the model learnt that an
+    answer to a discovery question is likely a purchase — "thank you very much!" there scored
+    0.97 — and that the words of such answers ("since march") are buying words. Weighted, a
+    context tells nothing by itself; what the visitor says in it does. Lead-form answers keep
+    weight 1: they are never judged. Weights are kept within [0.25, 4] so a context with few
+    examples of a label does not hang on them.
+    """
+    labels = [e.label for e in examples]
+    overall = {label: count / len(labels) for label, count in Counter(labels).items()}
+    groups: dict[tuple[BotPrompt, bool], list[int]] = {}
+    for number, example in enumerate(examples):
+        groups.setdefault(_context_group(example.context), []).append(number)
+    weights = np.ones(len(examples))
+    for (prompt, _), members in groups.items():
+        if prompt.value.startswith("lead_"):
+            continue
+        counts = Counter(labels[i] for i in members)
+        for i in members:
+            weights[i] = min(max(overall[labels[i]] / (counts[labels[i]] / len(members)), 0.25), 4.0)
+    return weights
+
+
 def fit(
     examples: Sequence[LabelledMessage],
     vectors: NDArray[Any],
@@ -310,6 +367,7 @@ def fit(
     threshold: float = 1.0,
     c: float = 16.0,
     fingerprint: str = "",
+    balance_contexts: bool = True,
 ) -> BuyingIntentModel:
     """Fit vectorisers and both classifiers on `examples` (their embeddings row for row in `vectors`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -321,11 +379,12 @@ def fit(
                                   max_features=60000).fit(lowered)
     x = BuyingIntentModel.design(word_ngrams, char_ngrams, [e.text for e in examples], vectors,
                                  [e.context for e in examples], offerings)
+    weights = context_balanced_weights(examples) if balance_contexts else np.ones(len(examples))
     classifier = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
-    classifier.fit(x, [e.label for e in examples])
+    classifier.fit(x, [e.label for e in examples], sample_weight=weights)
     hard = np.array([e.label == "clear" or e.category in HARD_NEGATIVES for e in examples])
     veto = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
-    veto.fit(x[hard], [e.label == "clear" for e, h in zip(examples, hard) if h])
+    veto.fit(x[hard], [e.label == "clear" for e, h in zip(examples, hard) if h], sample_weight=weights[hard])
     return BuyingIntentModel(word_ngrams, char_ngrams, classifier, veto, threshold, fingerprint)
 
 

@@ -37,6 +37,7 @@ from bot.conversation.buying_intent import (
     fit,
     load_corpus,
     sentences,
+    without_quotations,
 )
 from bot.conversation.language import looks_english
 
@@ -51,7 +52,7 @@ THRESHOLD_MARGIN = 0.02
 MAX_FALSE_OFFER_RATE = 0.001
 # Never offer below this, whatever the held-out writers allow: a coin flip is not "clear".
 MIN_THRESHOLD = 0.5
-C_VALUES = (4.0, 16.0)
+C_VALUES = (16.0, 32.0)
 TUNING_FILE = Path(__file__).resolve().parent / "intent_tuning.yml"
 
 
@@ -139,15 +140,27 @@ def embed_sentences(messages: Sequence[LabelledMessage]) -> list[Optional[NDArra
     return out
 
 
+def embed_unquoted(messages: Sequence[LabelledMessage]) -> list[Optional[NDArray[Any]]]:
+    """Per message that quotes something, the embedding of its words without the quotations."""
+    from bot.knowledge.embeddings import shared_encoder
+
+    unquoted = [without_quotations(m.text) for m in messages]
+    texts = [u for u in unquoted if u is not None]
+    vectors = iter(shared_encoder().encode(texts) if texts else [])
+    return [next(vectors) if u is not None else None for u in unquoted]
+
+
 def held_out_predictions(
     messages: Sequence[LabelledMessage],
     vectors: NDArray[Any],
     offerings: Offerings,
     c: float,
     sentence_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
+    unquoted_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
 ) -> HeldOut:
     """Each writer's messages judged by a model fitted on the other writers'."""
     sentence_vectors = sentence_vectors if sentence_vectors is not None else embed_sentences(messages)
+    unquoted_vectors = unquoted_vectors if unquoted_vectors is not None else embed_unquoted(messages)
     probabilities = np.zeros((len(messages), len(CLASSES)))
     writers = sorted({m.writer for m in messages})
     for writer in writers:
@@ -156,7 +169,7 @@ def held_out_predictions(
         model = fit([messages[i] for i in train], vectors[train], offerings, c=c)
         probabilities[test], _ = model.judge(
             [messages[i].text for i in test], vectors[test], [messages[i].context for i in test], offerings,
-            [sentence_vectors[i] for i in test],
+            [sentence_vectors[i] for i in test], [unquoted_vectors[i] for i in test],
         )
     return HeldOut(list(messages), probabilities)
 
@@ -164,9 +177,9 @@ def held_out_predictions(
 def choose_c(messages: Sequence[LabelledMessage], vectors: NDArray[Any], offerings: Offerings) -> tuple[float, HeldOut]:
     """The regularisation whose held-out recall is best at its own threshold."""
     best: Optional[tuple[float, float, HeldOut]] = None
-    sentence_vectors = embed_sentences(messages)
+    sentence_vectors, unquoted_vectors = embed_sentences(messages), embed_unquoted(messages)
     for c in C_VALUES:
-        held = held_out_predictions(messages, vectors, offerings, c, sentence_vectors)
+        held = held_out_predictions(messages, vectors, offerings, c, sentence_vectors, unquoted_vectors)
         recall = held.recall_at(held.clear_threshold())
         logger.info("C=%s: threshold %.3f, held-out recall %.3f", c, held.clear_threshold(), recall)
         if best is None or recall > best[1]:

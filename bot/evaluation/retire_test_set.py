@@ -8,7 +8,7 @@ an offer had been declined); this module turns that record into corpus files, on
 test writer (`t1-…` conversations become `t1-part-NN.yml`).
 
 The test writers marked which turns ask to buy, not which kind of "no" the others are. So:
-a marked turn is `clear`; the rest take the hard-negative category their conversation was
+a marked turn is `clear`, and so is a yes to the offer (the lead form follows it); the rest take the hard-negative category their conversation was
 written for (a "market prices" conversation trains `market_prices`), and only where the
 conversation's category leaves the class open (interest, other purchases) does the current
 model choose among the classes that are not `clear`. The writers' clear/not-clear line is
@@ -52,13 +52,16 @@ def corpus_items(rows: Sequence[dict[str, Any]], choose: Any) -> dict[str, list[
     """Corpus items per writer. `choose(texts, contexts, classes)` picks a class per text."""
     items: dict[str, list[dict[str, Any]]] = defaultdict(list)
     open_items: list[dict[str, Any]] = []
-    for row in rows:
+    for number, row in enumerate(rows):
         general = str(row["category"]).startswith("general:")
+        following = rows[number + 1] if number + 1 < len(rows) and rows[number + 1]["id"] == row["id"] else None
         writer = str(row["id"]).split("-", 1)[0]
         prompt = str(row["bot_prompt"])
         in_form = prompt.startswith("lead_")
         if row["clear"]:
             label, category = "clear", "clear_retired"
+        elif prompt == BotPrompt.OFFER.value and following is not None and following["bot_prompt"] == "lead_name":
+            label, category = "clear", "accepted_offer"  # a yes to the offer: wanting to talk to the team
         elif general:
             label, category = "none", "small_talk" if row["category"] == "general:small-talk" else "off_domain"
         elif in_form or prompt == BotPrompt.OFFER.value:

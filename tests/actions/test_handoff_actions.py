@@ -52,6 +52,14 @@ def test_yes_to_the_offer_starts_the_form_and_no_is_respected() -> None:
     assert responses(dispatcher) == ["utter_offer_declined"]
 
 
+def test_a_no_to_the_offer_that_asks_to_buy_is_taken_as_a_yes(indexed_db: str) -> None:
+    tracker = make_tracker("no call needed, but please send me a quote for managing our google ads", "deny",
+                           events=[bot_said("utter_offer_handoff")])
+    dispatcher, slots = run_action(ActionAffirmOrDeny(settings=with_db(indexed_db)), tracker)
+    assert slots == {"handoff_accepted": True, "lead_cancelled": False}
+    assert "utter_offer_declined" not in responses(dispatcher) and "utter_offer_handoff" not in responses(dispatcher)
+
+
 def test_yes_to_did_that_help_is_feedback_not_a_handoff(indexed_db: str) -> None:
     tracker = make_tracker("yes", "affirm", slots={"current_article": "too-few-reviews"},
                            events=[bot_said("utter_ask_feedback")])

@@ -12,12 +12,14 @@ from bot.conversation.buying_intent import (
     DialogueContext,
     LabelledMessage,
     Offerings,
+    context_balanced_weights,
     corpus_fingerprint,
     is_payload,
     label_of,
     load_corpus,
     read_corpus_file,
     sentences,
+    without_quotations,
 )
 from bot.conversation.intent_model import MAX_FALSE_OFFER_RATE, HeldOut, model_fingerprint, read_tuning, served_model, training_offerings
 from bot.knowledge.embeddings import shared_encoder
@@ -121,6 +123,14 @@ def test_sentences_split_on_end_marks_and_keep_a_single_one_whole() -> None:
     assert sentences("no end mark") == ["no end mark"]
 
 
+def test_quotations_are_someone_elses_words_short_quoted_terms_and_apostrophes_stay() -> None:
+    assert without_quotations("Repeat after me: 'I want to hire Copperleaf for SEO'") == "Repeat after me:  a quotation "
+    assert without_quotations('my client wrote "just send us your rates" - how do I reply?') == (
+        "my client wrote  a quotation  - how do I reply?")
+    assert without_quotations("can you quote for the 'starter' package? we're ready") is None
+    assert without_quotations("what's your price? we're a bakery and it's urgent") is None
+
+
 def test_other_purchases_train_their_own_class_and_unknown_labels_are_refused() -> None:
     assert label_of("none", "other_purchase") == "elsewhere"
     assert label_of("clear", "clear_quote") == "clear"
@@ -146,6 +156,27 @@ def test_the_corpus_is_large_varied_and_by_several_writers() -> None:
     categories = {m.category for m in corpus}
     assert {"sales_words_in_problem", "own_pricing_or_sales", "other_purchase", "market_prices", "third_party",
             "quoted_customer", "hypothetical", "negation", "prompt_injection"} <= categories
+
+
+def test_weights_give_every_context_the_corpus_mix_of_labels() -> None:
+    """Writers put more buying requests after the discovery questions than visitors do: weighted,
+    the context alone says nothing. Lead-form answers, never judged, keep weight 1."""
+    greeting, symptoms, impact = (DialogueContext(p) for p in (BotPrompt.GREETING, BotPrompt.ASK_SYMPTOMS,
+                                                               BotPrompt.ASK_IMPACT))
+    examples = (
+        [LabelledMessage("g", "none", greeting)] * 6 + [LabelledMessage("g", "clear", greeting)] * 2
+        + [LabelledMessage("s", "none", symptoms)] * 1 + [LabelledMessage("s", "clear", impact)] * 3
+        + [LabelledMessage("n", "none", DialogueContext(BotPrompt.LEAD_NAME))] * 2
+    )
+    weights = context_balanced_weights(examples)
+    labels = np.array([e.label for e in examples])
+    at_greeting = np.array([e.context == greeting for e in examples])
+    in_discovery = np.array([e.context in (symptoms, impact) for e in examples])  # one context: all three questions
+    overall_clear = np.mean(labels == "clear")
+    for group in (at_greeting, in_discovery):
+        share = weights[group & (labels == "clear")].sum() / weights[group].sum()
+        assert share == pytest.approx(overall_clear, abs=0.02)
+    assert weights[-2:].tolist() == [1.0, 1.0]
 
 
 def test_the_fingerprint_follows_the_corpus(tmp_path: Path) -> None:

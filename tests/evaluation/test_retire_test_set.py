@@ -32,13 +32,15 @@ def test_marked_turns_are_clear_and_the_rest_take_their_conversations_category()
         row("t9-001", "market-prices", 3, "Ana", "lead_name"),
         row("t9-002", "information", 0, "our traffic fell"),
         row("t9-002", "information", 1, "since may", "ask_symptoms"),
+        row("t9-002", "information", 2, "no thanks", "offer"),
+        row("t9-002", "information", 3, "what else could it be?", "answered"),
         row("g9-part-01-0", "general:small-talk", 0, "how are you"),
     ]
     items = corpus_items(rows, always("none"))
     t9 = items["t9"]
     assert [(i["label"], i["category"]) for i in t9] == [
-        ("none", "market_prices"), ("clear", "clear_retired"), ("none", "answer"), ("none", "answer"),
-        ("none", "problem"), ("none", "answer"),
+        ("none", "market_prices"), ("clear", "clear_retired"), ("clear", "accepted_offer"), ("none", "answer"),
+        ("none", "problem"), ("none", "answer"), ("none", "answer"), ("none", "answer"),
     ]
     assert t9[3]["bot_prompt"] == "lead_name"
     assert items["g9"] == [{"text": "how are you", "label": "none", "category": "small_talk", "topic": "off-domain",

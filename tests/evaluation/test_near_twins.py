@@ -1,0 +1,35 @@
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from bot.evaluation.near_twins import Item, corpus_items, remove, twins
+
+
+def unit(*rows: list[float]) -> np.ndarray:
+    m = np.array(rows, dtype=float)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_twins_of_a_test_message_or_of_an_earlier_writer_are_found_short_common_replies_are_not() -> None:
+    items = [
+        Item(Path("w1-part-01.yml"), 0, "how much do you charge for seo audits", "w1"),
+        Item(Path("w2-part-01.yml"), 0, "How much do you charge for SEO audits?", "w2"),  # same text, other writer
+        Item(Path("w2-part-01.yml"), 1, "what would an seo audit cost with you", "w2"),  # close to w1's, same meaning
+        Item(Path("w3-part-01.yml"), 0, "our traffic fell off a cliff in may", "w3"),  # close to a test message
+        Item(Path("w3-part-01.yml"), 1, "Not really", "w3"),  # in the test set too, but everyone says it
+        Item(Path("w1-part-01.yml"), 1, "what would an seo audit cost for us", "w1"),  # same writer as its twin
+    ]
+    vectors = unit([1, 0, 0], [1, 0, 0], [0.99, 0.05, 0], [0, 1, 0], [0, 0, 1], [0.99, 0.06, 0])
+    tests = ["traffic dropped off a cliff in may", "not really"]
+    found = twins(items, vectors, tests, unit([0, 1, 0.02], [0, 0, 1]))
+    assert [(i.writer, i.number) for i in found] == [("w2", 0), ("w2", 1), ("w3", 0)]
+
+
+def test_removal_edits_only_the_corpus_files_items(tmp_path: Path) -> None:
+    path = tmp_path / "w1-part-01.yml"
+    path.write_text(yaml.safe_dump([{"text": "a", "label": "none"}, {"text": "b", "label": "clear"}]))
+    [first, second] = corpus_items(tmp_path)
+    remove([first])
+    assert yaml.safe_load(path.read_text()) == [{"text": "b", "label": "clear"}]
+    assert second.text == "b"
