@@ -15,12 +15,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from bot.db import get_engine, session_scope
+from bot.handoff import live
 from bot.insights import signals as kinds
-from bot.models import ArticleFeedback, ContentGap, InsightConversation, InsightSignal, KbArticle, KbPassage, Lead, OutboxNotification
+from bot.models import (
+    ArticleFeedback,
+    ContentGap,
+    InsightConversation,
+    InsightSignal,
+    KbArticle,
+    KbPassage,
+    Lead,
+    LiveHandoff,
+    LiveHandoffTransition,
+    OutboxNotification,
+)
 
 Row = dict[str, Any]
 
@@ -84,6 +96,10 @@ def seconds_between(db_url: str, later: Any, earlier: Any) -> ColumnElement[floa
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.max(case((condition, 1), else_=0))
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
 
 
 # ---- problems ---------------------------------------------------------------------------
@@ -217,8 +233,18 @@ def never_reached(passages: list[Row]) -> list[Row]:
 
 FUNNEL_STEPS = (
     "visitors", "described a problem", "answered discovery", "got passages",
-    "helped or read on", "asked to buy", "lead", "a rep was notified",
+    "helped or read on", "asked to buy", "lead", "a rep took it",
 )
+
+
+def _took_by_a_rep() -> Any:
+    """Conversations a rep took in a live handoff: one of their handoffs reached with_rep
+    (bot/handoff/live.py), whatever happened after."""
+    return (
+        select(LiveHandoff.conversation_id)
+        .join(LiveHandoffTransition, LiveHandoffTransition.handoff_id == LiveHandoff.id)
+        .where(LiveHandoffTransition.to_state == live.WITH_REP)
+    )
 
 
 def funnel(db_url: str, period: Period) -> list[Row]:
@@ -227,7 +253,8 @@ def funnel(db_url: str, period: Period) -> list[Row]:
     Each conversation counts at the furthest step it reached and at every step before it: a
     visitor who asked a direct question skipped discovery but went past it, and a buyer who
     asked for a rep without reading on went past "helped or read on". So the counts never rise
-    from one step to the next.
+    from one step to the next. "Lead" and "a rep took it" are read from the leads and
+    live-handoff tables.
     """
     started = select(InsightConversation.conversation_id).where(_in(InsightConversation.started_at, period))
     flags = (
@@ -245,12 +272,8 @@ def funnel(db_url: str, period: Period) -> list[Row]:
     )
     helped = select(ArticleFeedback.conversation_id).where(ArticleFeedback.helpful.is_(True))
     leads = select(Lead.conversation_id)
-    notified = (
-        select(Lead.conversation_id).join(OutboxNotification, OutboxNotification.lead_id == Lead.id)
-        .where(OutboxNotification.status == "delivered")
-    )
     depth = case(
-        (flags.c.conversation_id.in_(notified), 7),
+        (flags.c.conversation_id.in_(_took_by_a_rep()), 7),
         (flags.c.conversation_id.in_(leads), 6),
         (flags.c.asked == 1, 5),
         (or_(flags.c.read_on == 1, flags.c.conversation_id.in_(helped)), 4),
@@ -409,22 +432,70 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{masked_domain}"
 
 
-def leads_table(db_url: str, period: Period, limit: int = 500) -> list[Row]:
-    """Each lead: when, masked email, problem, intent evidence, seconds from first message to handoff, delivery."""
-    delivered = (
-        select(OutboxNotification.lead_id.label("lead_id"),
-               func.min(OutboxNotification.status).label("status"))
+# How a lead's handoff went: its live handoff where the visitor chose "Chat now", else the rep
+# notification's delivery ("notification delivered", ... or "no notification").
+REP_TOOK_IT = "a rep took it (live)"
+WAITING_FOR_REP = "waiting for a rep (live)"
+NOBODY_TOOK_IT = "nobody took it in time (live)"
+ENDED_UNTAKEN = "ended before a rep took it (live)"
+
+
+def _seconds_to_handoff(db_url: str) -> ColumnElement[float]:
+    """Seconds from the lead's conversation starting to the lead. The start is looked up per lead
+    (a primary-key read): joined, PostgreSQL hashed every conversation for a page of leads."""
+    started = select(InsightConversation.started_at).where(InsightConversation.conversation_id == Lead.conversation_id)
+    return seconds_between(db_url, Lead.created_at, started.scalar_subquery())
+
+
+def _reached_a_rep() -> ColumnElement[bool]:
+    """Whether the live handoff of the enclosing query reached with_rep."""
+    return exists().where(LiveHandoffTransition.handoff_id == LiveHandoff.id, LiveHandoffTransition.to_state == live.WITH_REP)
+
+
+def _notification_status() -> Any:
+    """A subquery: each lead's notification status, "delivered" when any target got it."""
+    return (
+        select(OutboxNotification.lead_id.label("lead_id"), func.min(OutboxNotification.status).label("status"))
         .group_by(OutboxNotification.lead_id)
         .subquery()
     )
-    to_handoff = seconds_between(db_url, Lead.created_at, InsightConversation.started_at)
+
+
+def _live_outcome() -> Any:
+    """A subquery: the outcome of each lead's latest live handoff, for leads that had one."""
+    handoff = LiveHandoff
+    latest = (
+        select(handoff.lead_id.label("lead_id"), func.max(handoff.id).label("handoff_id"))
+        .where(handoff.lead_id.is_not(None))
+        .group_by(handoff.lead_id)
+        .subquery()
+    )
+    outcome = case(
+        (_reached_a_rep(), literal(REP_TOOK_IT)),
+        (handoff.state == live.WAITING, literal(WAITING_FOR_REP)),
+        (handoff.end_reason == live.TIMED_OUT, literal(NOBODY_TOOK_IT)),
+        else_=literal(ENDED_UNTAKEN),
+    )
+    return select(latest.c.lead_id, outcome.label("outcome")).join(handoff, handoff.id == latest.c.handoff_id).subquery()
+
+
+def _handoff_outcome(live_outcome: Any, notification: Any) -> ColumnElement[str]:
+    return func.coalesce(live_outcome.c.outcome, literal("notification ") + notification.c.status, literal("no notification"))
+
+
+def leads_table(db_url: str, period: Period, limit: int = 500) -> list[Row]:
+    """Each lead: when, masked email, problem, intent evidence, seconds from first message to
+    handoff, notification delivery and how the handoff went."""
+    notification = _notification_status()
+    live_outcome = _live_outcome()
     query = (
         select(
             Lead.id, Lead.created_at, Lead.email, Lead.brief, Lead.intent_level, Lead.intent_evidence,
-            to_handoff.label("seconds_to_handoff"), delivered.c.status,
+            _seconds_to_handoff(db_url).label("seconds_to_handoff"), notification.c.status,
+            _handoff_outcome(live_outcome, notification).label("outcome"),
         )
-        .outerjoin(InsightConversation, InsightConversation.conversation_id == Lead.conversation_id)
-        .outerjoin(delivered, delivered.c.lead_id == Lead.id)
+        .outerjoin(notification, notification.c.lead_id == Lead.id)
+        .outerjoin(live_outcome, live_outcome.c.lead_id == Lead.id)
         .where(_in(Lead.created_at, period))
         .order_by(Lead.created_at.desc(), Lead.id.desc())
         .limit(limit)
@@ -441,24 +512,44 @@ def leads_table(db_url: str, period: Period, limit: int = 500) -> list[Row]:
             "evidence": row.intent_evidence,
             "minutes_to_handoff": None if row.seconds_to_handoff is None else round(float(row.seconds_to_handoff) / 60, 1),
             "notification": row.status or "none",
+            "handoff": row.outcome,
         }
         for row in rows
     ]
 
 
+def handoff_outcomes(db_url: str, period: Period) -> list[Row]:
+    """Leads of the period by how their handoff went, most first."""
+    notification = _notification_status()
+    live_outcome = _live_outcome()
+    outcome = _handoff_outcome(live_outcome, notification)
+    query = (
+        select(outcome.label("outcome"), func.count().label("leads"))
+        .select_from(Lead)
+        .outerjoin(notification, notification.c.lead_id == Lead.id)
+        .outerjoin(live_outcome, live_outcome.c.lead_id == Lead.id)
+        .where(_in(Lead.created_at, period))
+        .group_by(outcome)
+        .order_by(func.count().desc(), outcome)
+    )
+    with session_scope(db_url) as session:
+        return [dict(row._mapping) for row in session.execute(query)]
+
+
 def handoff_summary(db_url: str, period: Period) -> list[Row]:
-    """Leads, asked-to-buy conversations, mean minutes to handoff, and notification outcomes."""
-    to_handoff = seconds_between(db_url, Lead.created_at, InsightConversation.started_at)
+    """Leads, asked-to-buy conversations, mean minutes to handoff, live handoffs taken, and notification outcomes."""
     with session_scope(db_url) as session:
         leads, mean_seconds = session.execute(
-            select(func.count(Lead.id), func.avg(to_handoff))
-            .outerjoin(InsightConversation, InsightConversation.conversation_id == Lead.conversation_id)
-            .where(_in(Lead.created_at, period))
+            select(func.count(Lead.id), func.avg(_seconds_to_handoff(db_url))).where(_in(Lead.created_at, period))
         ).one()
         asked = session.execute(
             select(func.count(func.distinct(InsightSignal.conversation_id)))
             .where(InsightSignal.kind == kinds.ASKED_TO_BUY, _in(InsightSignal.created_at, period))
         ).scalar_one()
+        requested, taken = session.execute(
+            select(func.count(), _count_if(_reached_a_rep()))
+            .where(_in(LiveHandoff.requested_at, period))
+        ).one()
         statuses = session.execute(
             select(OutboxNotification.status, func.count())
             .join(Lead, Lead.id == OutboxNotification.lead_id)
@@ -471,6 +562,8 @@ def handoff_summary(db_url: str, period: Period) -> list[Row]:
         {"measure": "leads", "value": int(leads)},
         {"measure": "mean minutes from first message to handoff",
          "value": None if mean_seconds is None else round(float(mean_seconds) / 60, 1)},
+        {"measure": "live handoffs asked for", "value": int(requested)},
+        {"measure": "live handoffs a rep took", "value": int(taken or 0)},
     ]
     rows += [{"measure": f"notifications {status}", "value": int(n)} for status, n in statuses]
     return rows

@@ -123,6 +123,7 @@ class Dashboard:
         if page == "sales":
             return {
                 "handoffs": aggregates.handoff_summary(self.db_url, period),
+                "handoff_outcomes": aggregates.handoff_outcomes(self.db_url, period),
                 "leads_by_topic": aggregates.leads_by_topic(self.db_url, period),
                 "leads": aggregates.leads_table(self.db_url, period),
             }
@@ -177,13 +178,11 @@ class Dashboard:
                                            {"conversations": [r["conversations"] for r in rows]})]
         if page == "sales":
             by_topic = tables["leads_by_topic"]
-            statuses: dict[str, float] = {r["notification"]: 0 for r in tables["leads"]}
-            for r in tables["leads"]:
-                statuses[r["notification"]] += 1
             return [
                 charts.horizontal_bars("leads-by-topic", "Leads by topic", [r["topic"] for r in by_topic],
                                        {"leads": [r["leads"] for r in by_topic]}),
-                charts.pie("handoff-outcomes", "Rep notifications", statuses),
+                charts.pie("handoff-outcomes", "Handoff outcomes of the leads",
+                           {r["outcome"]: r["leads"] for r in tables["handoff_outcomes"]}),
             ]
         return []
 
@@ -430,7 +429,7 @@ _TABLES_OF = {
     "outcomes": ("outcome_trend", "outcome_totals"),
     "gaps": ("in_domain_gaps", "off_domain_questions"),
     "calendar": ("calendar", "suggestions"),
-    "sales": ("handoffs", "leads_by_topic", "leads"),
+    "sales": ("handoffs", "handoff_outcomes", "leads_by_topic", "leads"),
 }
 
 

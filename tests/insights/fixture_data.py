@@ -2,6 +2,7 @@
 
 Period 2026-11-30 (a Monday) to 2026-12-06. c7 falls outside it. What each conversation
 did, and so its outcome, is in the comments; tests/insights/test_aggregates.py checks the sums.
+Live handoffs go through `bot.handoff.live`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from bot.db import session_scope
+from bot.handoff import live
 from bot.insights import signals as k
 from bot.models import (
     ArticleFeedback,
@@ -42,7 +44,7 @@ def load(db_url: str) -> None:
         _article(session, "a2", EMAIL, ["Intro", "More", "Unread"])
         _article(session, "svc", SEO, ["Offer"], kind="service")
         starts = {"c1": at(0, 10), "c2": at(0, 11), "c3": at(1, 9), "c4": at(2), "c5": at(3), "c6": at(3, 12),
-                  "c7": at(10), "c8": at(4)}
+                  "c7": at(10), "c8": at(4), "c9": at(4, 14)}
         for cid, started in starts.items():
             session.add(InsightConversation(conversation_id=cid, started_at=started, channel="rest", is_demo=False))
 
@@ -64,7 +66,8 @@ def load(db_url: str) -> None:
         signal("c3", k.SHOWN, topic=EMAIL, article_id="a2", heading="Intro")
         signal("c3", k.READ_ON, 2, article_id="a2", heading="More")
         signal("c3", k.RELATED, 3, article_id="a1", heading="Why")
-        # c4: shown, asked to buy, became a lead 10 minutes in, rep notified -> needed a person
+        # c4: shown, asked to buy, became a lead 10 minutes in, rep notified; chose "Chat now",
+        # a rep took it and later handed it back -> needed a person; the funnel's "a rep took it"
         signal("c4", k.PROBLEM, topic=EMAIL, text="newsletter in spam")
         signal("c4", k.SHOWN, topic=EMAIL, article_id="a2", heading="Intro")
         signal("c4", k.ASKED_TO_BUY, 5, text="can i get a quote?")
@@ -90,3 +93,21 @@ def load(db_url: str) -> None:
         # c8: shown, nothing more -> shown only
         signal("c8", k.QUESTION, topic=EMAIL, text="open rates are low")
         signal("c8", k.SHOWN, topic=EMAIL, article_id="a2", heading="Intro")
+        # c9: asked to buy straight away, a lead 3 minutes in (notification pending), chose "Chat now"
+        # and nobody took it in time -> not taught; the funnel stops at "lead"
+        signal("c9", k.ASKED_TO_BUY, text="can i get a quote?")
+        signal("c9", k.LEAD, 3, topic=SEO)
+        late = Lead(created_at=starts["c9"] + timedelta(minutes=3), conversation_id="c9", channel="rest", name="Sam",
+                    email="sam@northwind.example", company=None, follow_up="chat now", consent_contact=True,
+                    consent_storage=True, consent_at=at(4, 14), intent_level="clear", intent_evidence="can i get a quote?",
+                    brief={"problem": ""})
+        session.add(late)
+        session.flush()
+        session.add(OutboxNotification(lead_id=late.id, target="crm", idempotency_key="k9", payload={}, status="pending",
+                                       attempts=1, next_attempt_at=at(4, 14)))
+        c4_lead, c9_lead = lead.id, late.id
+    c4_handoff = live.request_live(db_url, "c4", "rest", c4_lead, now=at(2, 10, 10))
+    live.take(db_url, c4_handoff.id, "U1", "Robin", now=at(2, 10, 11))
+    live.hand_back(db_url, c4_handoff.id, "U1", "Robin", now=at(2, 10, 20))
+    live.request_live(db_url, "c9", "rest", c9_lead, now=at(4, 14, 3))
+    live.time_out_expired(db_url, wait_seconds=180, now=at(4, 14, 7))
