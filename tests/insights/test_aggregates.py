@@ -1,4 +1,5 @@
-"""The dashboard's SQL on fixtures with known answers, on SQLite and on PostgreSQL."""
+"""The dashboard's SQL on fixtures with known answers, on SQLite and on PostgreSQL, with the
+summary rows kept as the signals were recorded and with them rebuilt by migration 0010."""
 
 from __future__ import annotations
 
@@ -6,19 +7,26 @@ from datetime import date
 
 import pytest
 
-from bot.db import upgrade_schema
+from bot.db import downgrade_schema, upgrade_schema
 from bot.insights import aggregates
 from bot.insights.aggregates import Period
 from tests.insights import fixture_data
 
 WEEK = Period(date(2026, 11, 30), date(2026, 12, 6))
+BEFORE_SUMMARIES = "0009"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=[
+    "sqlite", "sqlite-backfilled",
+    pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("postgres-backfilled", marks=pytest.mark.postgres),
+])
 def db(request) -> str:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    url = request.getfixturevalue("postgres_url" if request.param.startswith("postgres") else "sqlite_url")
     upgrade_schema(url)
     fixture_data.load(url)
+    if request.param.endswith("-backfilled"):
+        downgrade_schema(url, BEFORE_SUMMARIES)  # drops the summaries: only signals and feedback are left
+        upgrade_schema(url)
     return url
 
 
