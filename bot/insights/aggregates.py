@@ -368,11 +368,12 @@ def gap_texts(db_url: str, period: Period, limit: int = 400) -> list[Row]:
 
 
 def impacts_of_gap_conversations(db_url: str, period: Period, limit: int = 2000) -> list[tuple[str, str]]:
-    """(gap question, what the problem costs them) where the same conversation said both."""
+    """(gap question, what the problem costs them) where the same conversation said both in the period."""
     query = (
         select(func.lower(func.trim(ContentGap.question)), InsightSignal.text)
         .join(InsightSignal, and_(InsightSignal.conversation_id == ContentGap.conversation_id, InsightSignal.kind == kinds.DISCOVERY))
-        .where(_in(ContentGap.created_at, period))
+        # Both in the period: the discovery answers are then an index range, not every one ever given.
+        .where(_in(ContentGap.created_at, period), _in(InsightSignal.created_at, period))
         .limit(limit)
     )
     with session_scope(db_url) as session:

@@ -96,6 +96,19 @@ def test_gaps_counted_by_phrasing(db: str) -> None:
     assert rows == {"how do i get backlinks": (2, 2), "banana bread recipe": (1, 1)}
 
 
+def test_what_gaps_cost_comes_from_discovery_answers_in_the_period(db: str) -> None:
+    from bot.db import session_scope
+    from bot.insights import signals as k
+    from bot.insights.signals import Signal, record_signals
+    from bot.models import ContentGap
+
+    for cid, day in (("g-in", 5), ("g-out", 12)):
+        record_signals(db, cid, "rest", [Signal(k.DISCOVERY, text=f"we lose orders ({cid})")], now=fixture_data.at(day))
+        with session_scope(db) as session:
+            session.add(ContentGap(conversation_id=cid, question="What is a backlink?", created_at=fixture_data.at(day, 11)))
+    assert aggregates.impacts_of_gap_conversations(db, WEEK) == [("what is a backlink?", "we lose orders (g-in)")]
+
+
 def test_sales_view(db: str) -> None:
     assert aggregates.leads_by_topic(db, WEEK) == [{"topic": "email-marketing", "leads": 1}, {"topic": "seo", "leads": 1}]
     c9, c4 = aggregates.leads_table(db, WEEK)
