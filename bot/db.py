@@ -12,15 +12,18 @@ import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from bot.models import SlackEventReceipt
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _engines: dict[str, Engine] = {}
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -89,16 +92,29 @@ def session_scope(db_url: str) -> Iterator[Session]:
         session.close()
 
 
-def upgrade_schema(db_url: str) -> None:
-    """Bring the database at `db_url` to the latest migration."""
+def upgrade_schema(db_url: str, revision: str = "head") -> None:
+    """Bring the database at `db_url` to the latest migration (or to `revision`)."""
     from alembic import command
+
+    with get_engine(db_url).begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def downgrade_schema(db_url: str, revision: str) -> None:
+    """Take the database at `db_url` back to `revision` (tests and the dashboard benchmark)."""
+    from alembic import command
+
+    with get_engine(db_url).begin() as connection:
+        command.downgrade(_alembic_config(connection), revision)
+
+
+def _alembic_config(connection: Connection) -> Config:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with get_engine(db_url).begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    config.attributes["connection"] = connection
+    return config
 
 
 def dispose_engines() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import declarative_base
 
 Base: Any = declarative_base()
@@ -89,7 +89,7 @@ class ArticleFeedback(Base):
     article_id = Column(String(200), nullable=False, index=True)
     helpful = Column(Boolean, nullable=False)
     comment = Column(Text, nullable=True)
-    created_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, index=True)
 
 
 class Lead(Base):
@@ -204,14 +204,41 @@ class SlackPost(Base):
     ts = Column(String(32), nullable=False)
     posted_at = Column(DateTime(timezone=True), nullable=False)
 class InsightConversation(Base):
-    """A conversation the actions have seen: when it started, where, and whether it is demo traffic."""
+    """A conversation the actions have seen: when it started, where, whether it is demo traffic,
+    and what it reached so far (`bot/insights/summaries.py` keeps the flags up to date as its
+    signals and feedback are recorded), so the dashboard counts conversations, not signals."""
 
     __tablename__ = "insight_conversations"
 
     conversation_id = Column(String(255), primary_key=True)
     started_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    started_day = Column(Date, nullable=False, index=True)  # UTC
     channel = Column(String(64), nullable=True)
     is_demo = Column(Boolean, nullable=False, index=True)
+    topic = Column(String(200), nullable=True)  # of its first problem or question an article answered
+    described_problem = Column(Boolean, nullable=False, server_default=false())  # or asked a question
+    answered_discovery = Column(Boolean, nullable=False, server_default=false())
+    got_passages = Column(Boolean, nullable=False, server_default=false())
+    read_on = Column(Boolean, nullable=False, server_default=false())  # or followed a related problem
+    met_gap = Column(Boolean, nullable=False, server_default=false())
+    asked_to_buy = Column(Boolean, nullable=False, server_default=false())
+    said_helped = Column(Boolean, nullable=False, server_default=false())
+    said_not_helped = Column(Boolean, nullable=False, server_default=false())
+
+
+class InsightPassageDay(Base):
+    """How often one section of an article was shown, read on to or reached as a related problem
+    on one day (UTC): the teaching page sums these instead of counting signals."""
+
+    __tablename__ = "insight_passage_days"
+
+    day = Column(Date, primary_key=True)
+    article_id = Column(String(200), primary_key=True)
+    heading = Column(Text, primary_key=True)  # "" when the signal named none
+    is_demo = Column(Boolean, primary_key=True)
+    shown = Column(Integer, nullable=False, server_default="0")
+    read_on = Column(Integer, nullable=False, server_default="0")
+    related = Column(Integer, nullable=False, server_default="0")
 
 
 class InsightSignal(Base):

@@ -5,8 +5,14 @@ page through HTTP (`make bench-insights`; results in docs/insights.md). A benchm
 
 The seeded conversations are spread over the last 90 days and made of the demo traffic's
 phrasings (bot/insights/demo_traffic.py), with the same mix of problems, follow-ups,
-feedback, gaps and buyers; ids start with `demo-seed-`, so `lantern demo-traffic --remove`
-clears them too.
+feedback, gaps and buyers (some of whom ask for a rep live); ids start with `demo-seed-`, so
+`lantern demo-traffic --remove` clears them too.
+
+The seeder writes what the application stores besides its summaries, on the schema before them
+(migration 0009), then upgrades: migration 0010 builds the summary rows as it would on an
+installation that already has data, and its time is printed. The page timings are followed by
+what drawing each page's charts costs when none is kept (`bot.insights.charts`): repeated
+requests for one page are served kept charts, live data changes them.
 """
 
 from __future__ import annotations
@@ -22,17 +28,34 @@ from typing import Any
 import requests
 from sqlalchemy import create_engine, func, insert, select, text
 
-from bot.db import upgrade_schema
+from bot.db import downgrade_schema, upgrade_schema
+from bot.handoff import live
+from bot.insights import charts
 from bot.insights import signals as k
-from bot.insights.dashboard import PAGES, make_dashboard_server
+from bot.insights.aggregates import Period
+from bot.insights.dashboard import PAGES, Dashboard, make_dashboard_server
 from bot.insights.demo_traffic import FOLLOW_UPS, IN_DOMAIN_GAPS, OFF_DOMAIN, PROBLEMS
 from bot.knowledge.embeddings import shared_encoder
 from bot.knowledge.index_store import load_live_index, read_index_state, write_index
-from bot.models import ArticleFeedback, ContentGap, InsightConversation, InsightSignal, Lead, OutboxNotification
+from bot.models import (
+    ArticleFeedback,
+    ContentGap,
+    InsightConversation,
+    InsightSignal,
+    Lead,
+    LiveHandoff,
+    LiveHandoffTransition,
+    OutboxNotification,
+)
 from bot.settings import get_settings
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/lantern_insights_bench"
 BATCH = 5000
+BEFORE_SUMMARIES = "0009"  # the schema the seeder writes; migration 0010 adds the summaries
+SEEDED_TABLES = (
+    "live_handoff_transitions", "live_handoffs", "notification_outbox", "leads", "article_feedback", "content_gaps",
+    "insight_signals", "insight_conversations",
+)
 
 
 def ensure_database(url: str) -> None:
@@ -69,6 +92,7 @@ def seed(url: str, conversations: int, seed_value: int = 11) -> None:
                             {"lead_id": i, "target": "crm", "idempotency_key": f"seed-{i}", "payload": {},
                              "status": rng.choice(("delivered", "delivered", "delivered", "pending", "failed")),
                              "attempts": 1, "next_attempt_at": now} for i in ids])
+                        seed_live_handoffs(connection, rng, [(i, lead) for i, lead in zip(ids, batch) if lead["follow_up"] == "chat now"])
                     else:
                         connection.execute(insert(model), batch)
                     batch.clear()
@@ -115,7 +139,8 @@ def seed(url: str, conversations: int, seed_value: int = 11) -> None:
                     signal(k.LEAD, 12, topic=topic, article_id=article.id)
                     rows[Lead].append({
                         "created_at": started + timedelta(minutes=12), "conversation_id": cid, "channel": "rest",
-                        "name": "Seed Visitor", "email": f"seed{n}@demo.example", "company": None, "follow_up": "email",
+                        "name": "Seed Visitor", "email": f"seed{n}@demo.example", "company": None,
+                        "follow_up": "chat now" if rng.random() < 0.4 else "email",
                         "consent_contact": True, "consent_storage": True, "consent_at": started, "intent_level": "clear",
                         "intent_evidence": "can i get a quote for fixing this?", "brief": {"problem": problem}})
         flush()
@@ -124,6 +149,41 @@ def seed(url: str, conversations: int, seed_value: int = 11) -> None:
         connection.execute(text("ANALYZE"))
     engine.dispose()
     print(f"seeded {conversations} conversations ({lead_count} leads) into {url}")
+
+
+def seed_live_handoffs(connection: Any, rng: random.Random, leads: list[tuple[int, dict[str, Any]]]) -> None:
+    """Leads that chose "Chat now": most are taken by a rep and handed back, some wait in vain."""
+    for lead_id, lead in leads:
+        asked = lead["created_at"]
+        taken = rng.random() < 0.7
+        row = {"conversation_id": lead["conversation_id"], "visitor_channel": "rest", "lead_id": lead_id, "requested_at": asked,
+               "state": live.WITH_BOT, "taken_at": asked + timedelta(minutes=1) if taken else None,
+               "ended_at": asked + timedelta(minutes=12 if taken else 3), "end_reason": live.HANDED_BACK if taken else live.TIMED_OUT}
+        handoff_id = connection.execute(insert(LiveHandoff).returning(LiveHandoff.id), row).scalar_one()
+        steps = [(live.WITH_BOT, live.WAITING, asked)]
+        if taken:
+            steps += [(live.WAITING, live.WITH_REP, row["taken_at"]), (live.WITH_REP, live.WITH_BOT, row["ended_at"])]
+        else:
+            steps.append((live.WAITING, live.WITH_BOT, row["ended_at"]))
+        connection.execute(insert(LiveHandoffTransition), [
+            {"handoff_id": handoff_id, "from_state": before, "to_state": after, "at": at, "by": "seed"} for before, after, at in steps])
+
+
+def chart_costs(url: str, days: int, repeats: int = 5) -> dict[str, float]:
+    """Per page, the median ms to draw its charts with none kept."""
+    dashboard = Dashboard(replace(get_settings(), db_url=url), shared_encoder)
+    period = Period.last_days(days)
+    costs = {}
+    for slug, _ in PAGES:
+        tables = dashboard.tables(slug, period, "day")
+        times = []
+        for _ in range(repeats):
+            charts.forget_drawn()
+            started = time.perf_counter()
+            dashboard.charts(slug, tables)
+            times.append((time.perf_counter() - started) * 1000)
+        costs[slug] = statistics.median(times)
+    return costs
 
 
 def measure(url: str, requests_per_page: int, days: int) -> list[tuple[str, float, float]]:
@@ -151,6 +211,22 @@ def measure(url: str, requests_per_page: int, days: int) -> list[tuple[str, floa
     return results
 
 
+def reseed(url: str, conversations: int) -> None:
+    """Seed on the schema before the summaries, then let migration 0010 build them (timed)."""
+    downgrade_schema(url, BEFORE_SUMMARIES)
+    engine = create_engine(url, future=True)
+    with engine.begin() as connection:
+        for table in SEEDED_TABLES:
+            connection.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+    started = time.perf_counter()
+    seed(url, conversations)
+    print(f"seeding took {time.perf_counter() - started:.0f} s")
+    started = time.perf_counter()
+    upgrade_schema(url)
+    print(f"migration 0010 built the summaries in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db-url", default=DEFAULT_URL)
@@ -159,7 +235,9 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
     ensure_database(args.db_url)
-    upgrade_schema(args.db_url)
+    started = time.perf_counter()
+    upgrade_schema(args.db_url)  # a database seeded before 0010 gets its summaries here
+    print(f"schema upgrade took {time.perf_counter() - started:.1f} s")
     if read_index_state(args.db_url) is None:
         write_index(args.db_url, get_settings().kb_dir)
     engine = create_engine(args.db_url, future=True)
@@ -167,19 +245,14 @@ def main() -> None:
         have = connection.execute(select(func.count()).select_from(InsightConversation)).scalar_one()
     engine.dispose()
     if args.reseed or have < args.conversations:
-        engine = create_engine(args.db_url, future=True)
-        with engine.begin() as connection:
-            for table in ("notification_outbox", "leads", "article_feedback", "content_gaps", "insight_signals", "insight_conversations"):
-                connection.execute(text(f"DELETE FROM {table}"))
-        engine.dispose()
-        started = time.perf_counter()
-        seed(args.db_url, args.conversations)
-        print(f"seeding took {time.perf_counter() - started:.0f} s")
+        reseed(args.db_url, args.conversations)
     for days in (30, 90):
-        print(f"\npage latency over HTTP, {days}-day filter, {args.requests} requests each (ms)")
-        print(f"{'page':<12} {'p50':>8} {'p95':>8}")
+        print(f"\npage latency over HTTP, {days}-day filter, {args.requests} requests each (ms);")
+        print("then drawing the page's charts with none kept (ms, median of 5)")
+        costs = chart_costs(args.db_url, days)
+        print(f"{'page':<12} {'p50':>8} {'p95':>8} {'charts':>8}")
         for slug, p50, p95 in measure(args.db_url, args.requests, days):
-            print(f"{slug:<12} {p50:>8.1f} {p95:>8.1f}")
+            print(f"{slug:<12} {p50:>8.1f} {p95:>8.1f} {costs[slug]:>8.1f}")
 
 
 if __name__ == "__main__":

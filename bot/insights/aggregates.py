@@ -1,12 +1,15 @@
 """The dashboard's numbers, each one SQL aggregation over indexed columns (SQLite and PostgreSQL).
 
 Every function takes the application database as `db_url` and a `Period` (dates, inclusive),
-and returns plain rows the dashboard draws and exports. Only what SQL cannot do is done in
-Python: grouping texts by meaning (`bot.insights.grouping`) works on the distinct texts the
-SQL already counted, never on one row per event.
+and returns plain rows the dashboard draws and exports. Pages that count conversations or
+article sections aggregate the summary rows `bot.insights.summaries` keeps (one per
+conversation, one per section per day), so their cost follows the period's days and
+conversations, not every signal. Only what SQL cannot do is done in Python: grouping texts by
+meaning (`bot.insights.grouping`) works on the distinct texts the SQL already counted, never
+on one row per event.
 
-The education outcome of a conversation is defined in docs/insights.md; `OUTCOME_SCORES` is
-that definition's scale.
+The education outcome and the funnel's steps are defined in docs/insights.md;
+`OUTCOME_SCORES` is that definition's scale.
 """
 
 from __future__ import annotations
@@ -15,12 +18,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Date, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from bot.db import get_engine, session_scope
+from bot.handoff import live
 from bot.insights import signals as kinds
-from bot.models import ArticleFeedback, ContentGap, InsightConversation, InsightSignal, KbArticle, KbPassage, Lead, OutboxNotification
+from bot.models import (
+    ArticleFeedback,
+    ContentGap,
+    InsightConversation,
+    InsightPassageDay,
+    InsightSignal,
+    KbArticle,
+    KbPassage,
+    Lead,
+    LiveHandoff,
+    LiveHandoffTransition,
+    OutboxNotification,
+)
 
 Row = dict[str, Any]
 
@@ -65,15 +81,26 @@ def _in(column: Any, period: Period) -> ColumnElement[bool]:
     return and_(column >= period.since, column < period.until)
 
 
-def bucket(db_url: str, column: Any, unit: str) -> ColumnElement[str]:
-    """The day or week (its Monday) of a timestamp, as 'YYYY-MM-DD' text, in SQL."""
+def _days(column: Any, period: Period) -> ColumnElement[bool]:
+    """A DATE column (UTC days) within the period."""
+    return column.between(period.start, period.end)
+
+
+def day_bucket(db_url: str, day: Any, unit: str) -> ColumnElement[Any]:
+    """The day or the week (its Monday) of a DATE column, in SQL: grouped as a date, never as
+    text made row by row (formatting 100,000 timestamps cost PostgreSQL more than the count)."""
     if unit not in ("day", "week"):
         raise ValueError(f"unit must be day or week, not {unit!r}")
-    if _dialect(db_url) == "postgresql":
-        return func.to_char(func.date_trunc(unit, func.timezone("UTC", column)), "YYYY-MM-DD")
     if unit == "day":
-        return func.strftime("%Y-%m-%d", column)
-    return func.date(column, "weekday 0", "-6 days")
+        return day
+    if _dialect(db_url) == "postgresql":
+        return cast(func.date_trunc("week", day), Date)
+    return func.date(day, "weekday 0", "-6 days")
+
+
+def _iso(day: Any) -> str:
+    """'YYYY-MM-DD' of a bucket: PostgreSQL returns dates, SQLite the text itself."""
+    return day.isoformat() if isinstance(day, date) else str(day)
 
 
 def seconds_between(db_url: str, later: Any, earlier: Any) -> ColumnElement[float]:
@@ -82,24 +109,26 @@ def seconds_between(db_url: str, later: Any, earlier: Any) -> ColumnElement[floa
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.max(case((condition, 1), else_=0))
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
 
 
 # ---- problems ---------------------------------------------------------------------------
 
 def problems_by_topic(db_url: str, period: Period, unit: str = "day") -> list[Row]:
-    """Conversations that described a problem or asked a question, per day/week and topic."""
-    when = bucket(db_url, InsightSignal.created_at, unit)
-    topic = func.coalesce(InsightSignal.topic, literal("(no topic)"))
+    """Conversations that described a problem or asked a question, per day/week they started and
+    the topic of their first answered problem."""
+    conversation = InsightConversation
+    when = day_bucket(db_url, conversation.started_day, unit)
+    topic = func.coalesce(conversation.topic, literal("(no topic)"))
     query = (
-        select(when.label("period"), topic.label("topic"), func.count(func.distinct(InsightSignal.conversation_id)).label("conversations"))
-        .where(InsightSignal.kind.in_((kinds.PROBLEM, kinds.QUESTION)), _in(InsightSignal.created_at, period))
+        select(when.label("period"), topic.label("topic"), func.count().label("conversations"))
+        .where(conversation.described_problem, _days(conversation.started_day, period))
         .group_by(when, topic)
         .order_by(when, topic)
     )
     with session_scope(db_url) as session:
-        return [dict(row._mapping) for row in session.execute(query)]
+        return [{"period": _iso(when_), "topic": topic_, "conversations": int(n)} for when_, topic_, n in session.execute(query)]
 
 
 def problem_texts(db_url: str, period: Period, limit: int = 400) -> list[tuple[str, int]]:
@@ -127,23 +156,23 @@ def problem_texts_by_half(db_url: str, period: Period, limit: int = 400) -> list
 
 def teaching_by_article(db_url: str, period: Period) -> list[Row]:
     """Per article: times shown, read on, followed as related, helped and not, best known first."""
+    days = InsightPassageDay
     signal_counts = (
         select(
-            InsightSignal.article_id.label("article_id"),
-            func.sum(case((InsightSignal.kind == kinds.SHOWN, 1), else_=0)).label("shown"),
-            func.sum(case((InsightSignal.kind == kinds.READ_ON, 1), else_=0)).label("read_on"),
-            func.sum(case((InsightSignal.kind == kinds.RELATED, 1), else_=0)).label("related_followed"),
+            days.article_id.label("article_id"),
+            func.sum(days.shown).label("shown"),
+            func.sum(days.read_on).label("read_on"),
+            func.sum(days.related).label("related_followed"),
         )
-        .where(InsightSignal.article_id.is_not(None), _in(InsightSignal.created_at, period),
-               InsightSignal.kind.in_((kinds.SHOWN, kinds.READ_ON, kinds.RELATED)))
-        .group_by(InsightSignal.article_id)
+        .where(_days(days.day, period))
+        .group_by(days.article_id)
         .subquery()
     )
     feedback = (
         select(
             ArticleFeedback.article_id.label("article_id"),
-            func.sum(case((ArticleFeedback.helpful.is_(True), 1), else_=0)).label("helped"),
-            func.sum(case((ArticleFeedback.helpful.is_(False), 1), else_=0)).label("not_helped"),
+            _count_if(ArticleFeedback.helpful.is_(True)).label("helped"),
+            _count_if(ArticleFeedback.helpful.is_(False)).label("not_helped"),
         )
         .where(_in(ArticleFeedback.created_at, period))
         .group_by(ArticleFeedback.article_id)
@@ -177,16 +206,16 @@ def never_helping(rows: list[Row], min_shown: int = NEVER_HELPS_MIN_SHOWN) -> li
 
 def teaching_by_passage(db_url: str, period: Period) -> list[Row]:
     """Per section of every article: shown as the answer, reached by reading on. Never reached ones included."""
+    days = InsightPassageDay
     counts = (
         select(
-            InsightSignal.article_id.label("article_id"),
-            InsightSignal.heading.label("heading"),
-            func.sum(case((InsightSignal.kind == kinds.SHOWN, 1), else_=0)).label("shown"),
-            func.sum(case((InsightSignal.kind.in_((kinds.READ_ON, kinds.RELATED)), 1), else_=0)).label("read_on"),
+            days.article_id.label("article_id"),
+            days.heading.label("heading"),
+            func.sum(days.shown).label("shown"),
+            func.sum(days.read_on + days.related).label("read_on"),
         )
-        .where(InsightSignal.article_id.is_not(None), _in(InsightSignal.created_at, period),
-               InsightSignal.kind.in_((kinds.SHOWN, kinds.READ_ON, kinds.RELATED)))
-        .group_by(InsightSignal.article_id, InsightSignal.heading)
+        .where(_days(days.day, period))
+        .group_by(days.article_id, days.heading)
         .subquery()
     )
     query = (
@@ -217,8 +246,18 @@ def never_reached(passages: list[Row]) -> list[Row]:
 
 FUNNEL_STEPS = (
     "visitors", "described a problem", "answered discovery", "got passages",
-    "helped or read on", "asked to buy", "lead", "a rep was notified",
+    "helped or read on", "asked to buy", "lead", "a rep took it",
 )
+
+
+def _took_by_a_rep() -> Any:
+    """Conversations a rep took in a live handoff: one of their handoffs reached with_rep
+    (bot/handoff/live.py), whatever happened after."""
+    return (
+        select(LiveHandoff.conversation_id)
+        .join(LiveHandoffTransition, LiveHandoffTransition.handoff_id == LiveHandoff.id)
+        .where(LiveHandoffTransition.to_state == live.WITH_REP)
+    )
 
 
 def funnel(db_url: str, period: Period) -> list[Row]:
@@ -227,42 +266,24 @@ def funnel(db_url: str, period: Period) -> list[Row]:
     Each conversation counts at the furthest step it reached and at every step before it: a
     visitor who asked a direct question skipped discovery but went past it, and a buyer who
     asked for a rep without reading on went past "helped or read on". So the counts never rise
-    from one step to the next.
+    from one step to the next. The steps up to "asked to buy" are flags of the conversation's
+    summary row; "lead" and "a rep took it" are read from the leads and live-handoff tables.
     """
-    started = select(InsightConversation.conversation_id).where(_in(InsightConversation.started_at, period))
-    flags = (
-        select(
-            InsightSignal.conversation_id.label("conversation_id"),
-            _flag(InsightSignal.kind.in_((kinds.PROBLEM, kinds.QUESTION))).label("described"),
-            _flag(InsightSignal.kind == kinds.DISCOVERY).label("discovery"),
-            _flag(InsightSignal.kind == kinds.SHOWN).label("passages"),
-            _flag(InsightSignal.kind.in_((kinds.READ_ON, kinds.RELATED))).label("read_on"),
-            _flag(InsightSignal.kind == kinds.ASKED_TO_BUY).label("asked"),
-        )
-        .where(InsightSignal.conversation_id.in_(started))
-        .group_by(InsightSignal.conversation_id)
-        .subquery()
-    )
-    helped = select(ArticleFeedback.conversation_id).where(ArticleFeedback.helpful.is_(True))
-    leads = select(Lead.conversation_id)
-    notified = (
-        select(Lead.conversation_id).join(OutboxNotification, OutboxNotification.lead_id == Lead.id)
-        .where(OutboxNotification.status == "delivered")
-    )
+    conversation = InsightConversation
     depth = case(
-        (flags.c.conversation_id.in_(notified), 7),
-        (flags.c.conversation_id.in_(leads), 6),
-        (flags.c.asked == 1, 5),
-        (or_(flags.c.read_on == 1, flags.c.conversation_id.in_(helped)), 4),
-        (flags.c.passages == 1, 3),
-        (flags.c.discovery == 1, 2),
-        (flags.c.described == 1, 1),
+        (conversation.conversation_id.in_(_took_by_a_rep()), 7),
+        (conversation.conversation_id.in_(select(Lead.conversation_id)), 6),
+        (conversation.asked_to_buy, 5),
+        (or_(conversation.read_on, conversation.said_helped), 4),
+        (conversation.got_passages, 3),
+        (conversation.answered_discovery, 2),
+        (conversation.described_problem, 1),
         else_=0,
     )
+    query = select(depth, func.count()).where(_days(conversation.started_day, period)).group_by(depth)
     with session_scope(db_url) as session:
-        visitors = session.execute(select(func.count()).select_from(started.subquery())).scalar_one()
-        at_depth = dict(session.execute(select(depth, func.count()).group_by(depth)).all())
-    counts = [int(visitors)] + [sum(int(n) for d, n in at_depth.items() if d >= step) for step in range(1, len(FUNNEL_STEPS))]
+        at_depth = {int(d): int(n) for d, n in session.execute(query)}
+    counts = [sum(n for d, n in at_depth.items() if d >= step) for step in range(len(FUNNEL_STEPS))]
     out: list[Row] = []
     for position, (step, count) in enumerate(zip(FUNNEL_STEPS, counts)):
         before = counts[position - 1] if position else count
@@ -275,71 +296,42 @@ def funnel(db_url: str, period: Period) -> list[Row]:
     return out
 
 
-def _outcome_rows(db_url: str, period: Period) -> Any:
-    """A subquery: one row per taught conversation started in the period, with its outcome."""
-    started = select(InsightConversation.conversation_id).where(_in(InsightConversation.started_at, period))
-    flags = (
-        select(
-            InsightSignal.conversation_id.label("conversation_id"),
-            _flag(InsightSignal.kind == kinds.SHOWN).label("shown"),
-            _flag(InsightSignal.kind.in_((kinds.READ_ON, kinds.RELATED))).label("read_on"),
-            _flag(InsightSignal.kind == kinds.GAP).label("gap"),
-            _flag(InsightSignal.kind == kinds.ASKED_TO_BUY).label("asked"),
-        )
-        .where(InsightSignal.conversation_id.in_(started))
-        .group_by(InsightSignal.conversation_id)
-        .subquery()
-    )
-    feedback = (
-        select(
-            ArticleFeedback.conversation_id.label("conversation_id"),
-            _flag(ArticleFeedback.helpful.is_(True)).label("helped"),
-            _flag(ArticleFeedback.helpful.is_(False)).label("not_helped"),
-        )
-        .where(ArticleFeedback.conversation_id.in_(started))
-        .group_by(ArticleFeedback.conversation_id)
-        .subquery()
-    )
-    helped = func.coalesce(feedback.c.helped, 0) == 1
-    not_helped = func.coalesce(feedback.c.not_helped, 0) == 1
-    outcome = case(
-        (helped, literal(HELPED)),
-        (and_(flags.c.read_on == 1, ~not_helped), literal(LEARNED)),
-        (flags.c.asked == 1, literal(NEEDED_PERSON)),
-        (or_(not_helped, and_(flags.c.gap == 1, flags.c.shown == 0)), literal(UNHELPED)),
+def outcome_of_conversation() -> ColumnElement[str]:
+    """The education outcome of a summary row (docs/insights.md), the first that applies."""
+    conversation = InsightConversation
+    return case(
+        (conversation.said_helped, literal(HELPED)),
+        (and_(conversation.read_on, ~conversation.said_not_helped), literal(LEARNED)),
+        (conversation.asked_to_buy, literal(NEEDED_PERSON)),
+        (or_(conversation.said_not_helped, and_(conversation.met_gap, ~conversation.got_passages)), literal(UNHELPED)),
         else_=literal(SHOWN_ONLY),
-    )
-    return (
-        select(
-            InsightConversation.conversation_id.label("conversation_id"),
-            InsightConversation.started_at.label("started_at"),
-            outcome.label("outcome"),
-        )
-        .join(flags, flags.c.conversation_id == InsightConversation.conversation_id)
-        .outerjoin(feedback, feedback.c.conversation_id == InsightConversation.conversation_id)
-        .where(_in(InsightConversation.started_at, period), or_(flags.c.shown == 1, flags.c.gap == 1, helped, not_helped))
-        .subquery()
     )
 
 
 def outcome_trend(db_url: str, period: Period, unit: str = "day") -> list[Row]:
-    """Per day/week: taught conversations by outcome and the mean education score (0-100)."""
-    rows = _outcome_rows(db_url, period)
-    when = bucket(db_url, rows.c.started_at, unit)
-    score = case(*[(rows.c.outcome == name, value) for name, value in OUTCOME_SCORES.items()], else_=0)
+    """Per day/week: taught conversations by outcome and the mean education score (0-100).
+
+    A taught conversation was shown a passage, met a gap or gave feedback."""
+    conversation = InsightConversation
+    when = day_bucket(db_url, conversation.started_day, unit)
+    outcome = outcome_of_conversation()
+    score = case(*[(outcome == name, value) for name, value in OUTCOME_SCORES.items()], else_=0)
+    taught = or_(conversation.got_passages, conversation.met_gap, conversation.said_helped, conversation.said_not_helped)
     query = (
         select(
             when.label("period"),
             func.count().label("conversations"),
-            *[func.sum(case((rows.c.outcome == name, 1), else_=0)).label(name.replace(" ", "_")) for name in OUTCOMES],
+            *[_count_if(outcome == name).label(name.replace(" ", "_")) for name in OUTCOMES],
             func.avg(score).label("score"),
         )
+        .where(_days(conversation.started_day, period), taught)
         .group_by(when)
         .order_by(when)
     )
     with session_scope(db_url) as session:
         out = [dict(row._mapping) for row in session.execute(query)]
     for row in out:
+        row["period"] = _iso(row["period"])
         row["score"] = round(float(row["score"] or 0), 1)
     return out
 
@@ -376,11 +368,12 @@ def gap_texts(db_url: str, period: Period, limit: int = 400) -> list[Row]:
 
 
 def impacts_of_gap_conversations(db_url: str, period: Period, limit: int = 2000) -> list[tuple[str, str]]:
-    """(gap question, what the problem costs them) where the same conversation said both."""
+    """(gap question, what the problem costs them) where the same conversation said both in the period."""
     query = (
         select(func.lower(func.trim(ContentGap.question)), InsightSignal.text)
         .join(InsightSignal, and_(InsightSignal.conversation_id == ContentGap.conversation_id, InsightSignal.kind == kinds.DISCOVERY))
-        .where(_in(ContentGap.created_at, period))
+        # Both in the period: the discovery answers are then an index range, not every one ever given.
+        .where(_in(ContentGap.created_at, period), _in(InsightSignal.created_at, period))
         .limit(limit)
     )
     with session_scope(db_url) as session:
@@ -409,22 +402,70 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{masked_domain}"
 
 
-def leads_table(db_url: str, period: Period, limit: int = 500) -> list[Row]:
-    """Each lead: when, masked email, problem, intent evidence, seconds from first message to handoff, delivery."""
-    delivered = (
-        select(OutboxNotification.lead_id.label("lead_id"),
-               func.min(OutboxNotification.status).label("status"))
+# How a lead's handoff went: its live handoff where the visitor chose "Chat now", else the rep
+# notification's delivery ("notification delivered", ... or "no notification").
+REP_TOOK_IT = "a rep took it (live)"
+WAITING_FOR_REP = "waiting for a rep (live)"
+NOBODY_TOOK_IT = "nobody took it in time (live)"
+ENDED_UNTAKEN = "ended before a rep took it (live)"
+
+
+def _seconds_to_handoff(db_url: str) -> ColumnElement[float]:
+    """Seconds from the lead's conversation starting to the lead. The start is looked up per lead
+    (a primary-key read): joined, PostgreSQL hashed every conversation for a page of leads."""
+    started = select(InsightConversation.started_at).where(InsightConversation.conversation_id == Lead.conversation_id)
+    return seconds_between(db_url, Lead.created_at, started.scalar_subquery())
+
+
+def _reached_a_rep() -> ColumnElement[bool]:
+    """Whether the live handoff of the enclosing query reached with_rep."""
+    return exists().where(LiveHandoffTransition.handoff_id == LiveHandoff.id, LiveHandoffTransition.to_state == live.WITH_REP)
+
+
+def _notification_status() -> Any:
+    """A subquery: each lead's notification status, "delivered" when any target got it."""
+    return (
+        select(OutboxNotification.lead_id.label("lead_id"), func.min(OutboxNotification.status).label("status"))
         .group_by(OutboxNotification.lead_id)
         .subquery()
     )
-    to_handoff = seconds_between(db_url, Lead.created_at, InsightConversation.started_at)
+
+
+def _live_outcome() -> Any:
+    """A subquery: the outcome of each lead's latest live handoff, for leads that had one."""
+    handoff = LiveHandoff
+    latest = (
+        select(handoff.lead_id.label("lead_id"), func.max(handoff.id).label("handoff_id"))
+        .where(handoff.lead_id.is_not(None))
+        .group_by(handoff.lead_id)
+        .subquery()
+    )
+    outcome = case(
+        (_reached_a_rep(), literal(REP_TOOK_IT)),
+        (handoff.state == live.WAITING, literal(WAITING_FOR_REP)),
+        (handoff.end_reason == live.TIMED_OUT, literal(NOBODY_TOOK_IT)),
+        else_=literal(ENDED_UNTAKEN),
+    )
+    return select(latest.c.lead_id, outcome.label("outcome")).join(handoff, handoff.id == latest.c.handoff_id).subquery()
+
+
+def _handoff_outcome(live_outcome: Any, notification: Any) -> ColumnElement[str]:
+    return func.coalesce(live_outcome.c.outcome, literal("notification ") + notification.c.status, literal("no notification"))
+
+
+def leads_table(db_url: str, period: Period, limit: int = 500) -> list[Row]:
+    """Each lead: when, masked email, problem, intent evidence, seconds from first message to
+    handoff, notification delivery and how the handoff went."""
+    notification = _notification_status()
+    live_outcome = _live_outcome()
     query = (
         select(
             Lead.id, Lead.created_at, Lead.email, Lead.brief, Lead.intent_level, Lead.intent_evidence,
-            to_handoff.label("seconds_to_handoff"), delivered.c.status,
+            _seconds_to_handoff(db_url).label("seconds_to_handoff"), notification.c.status,
+            _handoff_outcome(live_outcome, notification).label("outcome"),
         )
-        .outerjoin(InsightConversation, InsightConversation.conversation_id == Lead.conversation_id)
-        .outerjoin(delivered, delivered.c.lead_id == Lead.id)
+        .outerjoin(notification, notification.c.lead_id == Lead.id)
+        .outerjoin(live_outcome, live_outcome.c.lead_id == Lead.id)
         .where(_in(Lead.created_at, period))
         .order_by(Lead.created_at.desc(), Lead.id.desc())
         .limit(limit)
@@ -441,24 +482,44 @@ def leads_table(db_url: str, period: Period, limit: int = 500) -> list[Row]:
             "evidence": row.intent_evidence,
             "minutes_to_handoff": None if row.seconds_to_handoff is None else round(float(row.seconds_to_handoff) / 60, 1),
             "notification": row.status or "none",
+            "handoff": row.outcome,
         }
         for row in rows
     ]
 
 
+def handoff_outcomes(db_url: str, period: Period) -> list[Row]:
+    """Leads of the period by how their handoff went, most first."""
+    notification = _notification_status()
+    live_outcome = _live_outcome()
+    outcome = _handoff_outcome(live_outcome, notification)
+    query = (
+        select(outcome.label("outcome"), func.count().label("leads"))
+        .select_from(Lead)
+        .outerjoin(notification, notification.c.lead_id == Lead.id)
+        .outerjoin(live_outcome, live_outcome.c.lead_id == Lead.id)
+        .where(_in(Lead.created_at, period))
+        .group_by(outcome)
+        .order_by(func.count().desc(), outcome)
+    )
+    with session_scope(db_url) as session:
+        return [dict(row._mapping) for row in session.execute(query)]
+
+
 def handoff_summary(db_url: str, period: Period) -> list[Row]:
-    """Leads, asked-to-buy conversations, mean minutes to handoff, and notification outcomes."""
-    to_handoff = seconds_between(db_url, Lead.created_at, InsightConversation.started_at)
+    """Leads, asked-to-buy conversations, mean minutes to handoff, live handoffs taken, and notification outcomes."""
     with session_scope(db_url) as session:
         leads, mean_seconds = session.execute(
-            select(func.count(Lead.id), func.avg(to_handoff))
-            .outerjoin(InsightConversation, InsightConversation.conversation_id == Lead.conversation_id)
-            .where(_in(Lead.created_at, period))
+            select(func.count(Lead.id), func.avg(_seconds_to_handoff(db_url))).where(_in(Lead.created_at, period))
         ).one()
         asked = session.execute(
             select(func.count(func.distinct(InsightSignal.conversation_id)))
             .where(InsightSignal.kind == kinds.ASKED_TO_BUY, _in(InsightSignal.created_at, period))
         ).scalar_one()
+        requested, taken = session.execute(
+            select(func.count(), _count_if(_reached_a_rep()))
+            .where(_in(LiveHandoff.requested_at, period))
+        ).one()
         statuses = session.execute(
             select(OutboxNotification.status, func.count())
             .join(Lead, Lead.id == OutboxNotification.lead_id)
@@ -471,6 +532,8 @@ def handoff_summary(db_url: str, period: Period) -> list[Row]:
         {"measure": "leads", "value": int(leads)},
         {"measure": "mean minutes from first message to handoff",
          "value": None if mean_seconds is None else round(float(mean_seconds) / 60, 1)},
+        {"measure": "live handoffs asked for", "value": int(requested)},
+        {"measure": "live handoffs a rep took", "value": int(taken or 0)},
     ]
     rows += [{"measure": f"notifications {status}", "value": int(n)} for status, n in statuses]
     return rows

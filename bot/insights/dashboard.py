@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 COOKIE = "lantern_dashboard"
 DEFAULT_DAYS = 30
 MAX_DAYS = 366 * 2
+# A time chart shows days up to this many, weeks beyond; a topic chart this many topics and "other".
+CHART_DAYS = 31
+CHART_TOPICS = 6
 PAGES = (
     ("problems", "Problems"), ("teaching", "Teaching"), ("funnel", "Funnel"), ("outcomes", "Education outcome"),
     ("gaps", "Content gaps"), ("calendar", "Editorial calendar"), ("sales", "Sales"),
@@ -123,6 +126,7 @@ class Dashboard:
         if page == "sales":
             return {
                 "handoffs": aggregates.handoff_summary(self.db_url, period),
+                "handoff_outcomes": aggregates.handoff_outcomes(self.db_url, period),
                 "leads_by_topic": aggregates.leads_by_topic(self.db_url, period),
                 "leads": aggregates.leads_table(self.db_url, period),
             }
@@ -134,10 +138,11 @@ class Dashboard:
             periods = sorted({r["period"] for r in rows})
             topics = sorted({r["topic"] for r in rows})
             counts = {(r["period"], r["topic"]): r["conversations"] for r in rows}
+            labels, per_topic = self._over_time(periods, {t: [counts.get((p, t), 0) for p in periods] for t in topics})
             top = tables["top_problems"][:12]
             return [
-                charts.stacked_bars("problems-over-time", "Conversations with a problem, by topic", periods,
-                                    {t: [counts.get((p, t), 0) for p in periods] for t in topics}),
+                charts.stacked_bars("problems-over-time", f"Conversations with a problem, by topic{self._per(labels, periods)}",
+                                    labels, charts.top_series(per_topic, CHART_TOPICS)),
                 charts.horizontal_bars("top-problems", "Top problems in visitors' words", [r["problem"] for r in top],
                                        {"mentions": [r["count"] for r in top]}),
             ]
@@ -155,11 +160,12 @@ class Dashboard:
                                            {"conversations": [r["conversations"] for r in rows]})]
         if page == "outcomes":
             rows = tables["outcome_trend"]
-            labels = [r["period"] for r in rows]
+            periods = [r["period"] for r in rows]
+            labels, mix = self._over_time(periods, {name: [r[name.replace(" ", "_")] for r in rows] for name in aggregates.OUTCOMES})
+            per = self._per(labels, periods)
             return [
-                charts.line("outcome-score", "Education score (0-100)", labels, {"score": [r["score"] for r in rows]}),
-                charts.stacked_bars("outcome-mix", "Outcomes of taught conversations", labels,
-                                    {name: [r[name.replace(" ", "_")] for r in rows] for name in aggregates.OUTCOMES}),
+                charts.line("outcome-score", f"Education score (0-100){per}", labels, {"score": education_scores(mix)}),
+                charts.stacked_bars("outcome-mix", f"Outcomes of taught conversations{per}", labels, mix),
             ]
         if page == "gaps":
             inside = tables["in_domain_gaps"][:12]
@@ -177,15 +183,29 @@ class Dashboard:
                                            {"conversations": [r["conversations"] for r in rows]})]
         if page == "sales":
             by_topic = tables["leads_by_topic"]
-            statuses: dict[str, float] = {r["notification"]: 0 for r in tables["leads"]}
-            for r in tables["leads"]:
-                statuses[r["notification"]] += 1
             return [
                 charts.horizontal_bars("leads-by-topic", "Leads by topic", [r["topic"] for r in by_topic],
                                        {"leads": [r["leads"] for r in by_topic]}),
-                charts.pie("handoff-outcomes", "Rep notifications", statuses),
+                charts.pie("handoff-outcomes", "Handoff outcomes of the leads",
+                           {r["outcome"]: r["leads"] for r in tables["handoff_outcomes"]}),
             ]
         return []
+
+    @staticmethod
+    def _over_time(days: list[str], series: dict[str, list[float]]) -> tuple[list[str], dict[str, list[float]]]:
+        """A time chart's labels and values: by week when there are more days than a chart shows well."""
+        return charts.by_week(days, series) if len(days) > CHART_DAYS else (days, series)
+
+    @staticmethod
+    def _per(labels: list[str], periods: list[str]) -> str:
+        return " (by week)" if labels != periods else ""
+
+
+def education_scores(mix: dict[str, list[float]]) -> list[float]:
+    """The mean score (0-100) of each bucket's outcomes: the score of weeks summed from days."""
+    totals = [sum(counts) for counts in zip(*mix.values())]
+    weighted = [sum(aggregates.OUTCOME_SCORES[name] * mix[name][i] for name in mix) for i in range(len(totals))]
+    return [round(w / n, 1) if n else 0.0 for w, n in zip(weighted, totals)]
 
 
 def session_value(token: str) -> str:
@@ -228,6 +248,9 @@ def render_table(name: str, rows: list[Row], query: str, limit: int = 200,
 
 class DashboardHandler(BaseHTTPRequestHandler):
     server_version = "LanternDashboard"
+    # Headers and body go out as two writes; with Nagle's algorithm the body's last segment
+    # waited for the browser's delayed ACK, about 40 ms on every page larger than one segment.
+    disable_nagle_algorithm = True
 
     def __init__(self, *args: Any, dashboard: Dashboard, **kwargs: Any) -> None:
         self.dashboard = dashboard
@@ -430,7 +453,7 @@ _TABLES_OF = {
     "outcomes": ("outcome_trend", "outcome_totals"),
     "gaps": ("in_domain_gaps", "off_domain_questions"),
     "calendar": ("calendar", "suggestions"),
-    "sales": ("handoffs", "leads_by_topic", "leads"),
+    "sales": ("handoffs", "handoff_outcomes", "leads_by_topic", "leads"),
 }
 
 

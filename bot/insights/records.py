@@ -8,6 +8,8 @@ from typing import Optional
 from sqlalchemy import func, select
 
 from bot.db import session_scope
+from bot.insights import summaries
+from bot.insights.signals import is_demo
 from bot.models import ArticleFeedback, ContentGap
 from bot.privacy.redact import redact
 
@@ -27,16 +29,22 @@ def record_content_gap(db_url: str, conversation_id: str, question: str, closest
 
 
 def record_article_feedback(
-    db_url: str, conversation_id: str, article_id: str, helpful: bool, comment: Optional[str] = None
+    db_url: str, conversation_id: str, article_id: str, helpful: bool, comment: Optional[str] = None,
+    now: Optional[datetime] = None,
 ) -> None:
+    """Store the feedback and mark the conversation's summary row helped / not helped, together."""
+    now = now or datetime.now(timezone.utc)
     with session_scope(db_url) as session:
+        summaries.note_conversation(
+            session, conversation_id, now, is_demo(conversation_id), flags={"said_helped" if helpful else "said_not_helped"}
+        )
         session.add(
             ArticleFeedback(
                 conversation_id=conversation_id,
                 article_id=article_id,
                 helpful=helpful,
                 comment=redact(comment[:MAX_STORED_CHARS]) if comment else None,
-                created_at=datetime.now(timezone.utc),
+                created_at=now,
             )
         )
 

@@ -4,21 +4,25 @@ shown, how far they read on, which related problems they followed, where no arti
 answered, and when they asked for a person.
 
 Helped / didn't help stays in `article_feedback` and leads in `leads`; this module adds
-what those tables do not hold. Demo traffic (`lantern demo-traffic`) uses conversation ids
-that start with `DEMO_PREFIX`, so it is marked in every table and removed with one command.
+what those tables do not hold, and keeps the summary rows the dashboard counts
+(`bot.insights.summaries`) in step with the signals. Demo traffic (`lantern demo-traffic`)
+uses conversation ids that start with `DEMO_PREFIX`, so it is marked in every table (the
+per-day section counts, which name no conversation, carry a demo flag) and removed with one
+command.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional, Sequence
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from bot.db import session_scope
-from bot.models import ArticleFeedback, ContentGap, InsightConversation, InsightSignal, Lead, OutboxNotification
+from bot.insights import summaries
+from bot.models import ArticleFeedback, ContentGap, InsightConversation, InsightPassageDay, InsightSignal, Lead, OutboxNotification
 
 DEMO_PREFIX = "demo-"
 MAX_TEXT_CHARS = 2000
@@ -35,6 +39,16 @@ ASKED_TO_BUY = "asked_to_buy"  # the handoff was offered on clear intent, text =
 LEAD = "lead"  # a lead was created (topic = the conversation's first topic)
 KINDS = (PROBLEM, QUESTION, DISCOVERY, SHOWN, READ_ON, RELATED, GAP, ASKED_TO_BUY, LEAD)
 
+# What each kind tells the conversation's summary row (bot/insights/summaries.py) it reached.
+FLAG_OF_KIND = {
+    PROBLEM: "described_problem", QUESTION: "described_problem", DISCOVERY: "answered_discovery",
+    SHOWN: "got_passages", READ_ON: "read_on", RELATED: "read_on", GAP: "met_gap", ASKED_TO_BUY: "asked_to_buy",
+}
+# Which count of a section's day row each kind adds to.
+PASSAGE_COUNT_OF_KIND = {SHOWN: "shown", READ_ON: "read_on", RELATED: "related"}
+# The conversation's topic is that of its first problem or question an article answered.
+TOPIC_KINDS = (PROBLEM, QUESTION)
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -49,6 +63,15 @@ def is_demo(conversation_id: str) -> bool:
     return conversation_id.startswith(DEMO_PREFIX)
 
 
+def passage_counts(signals: Sequence[Signal]) -> dict[summaries.PassageKey, Counter[str]]:
+    """{(article, heading): {"shown": n, "read_on": n, "related": n}} of the signals that name an article."""
+    counts: dict[summaries.PassageKey, Counter[str]] = {}
+    for signal in signals:
+        if signal.kind in PASSAGE_COUNT_OF_KIND and signal.article_id:
+            counts.setdefault((signal.article_id, signal.heading or ""), Counter())[PASSAGE_COUNT_OF_KIND[signal.kind]] += 1
+    return counts
+
+
 def record_signals(
     db_url: str,
     conversation_id: str,
@@ -56,40 +79,29 @@ def record_signals(
     signals: Sequence[Signal],
     now: Optional[datetime] = None,
 ) -> None:
-    """Note the conversation (first time only) and store the turn's signals."""
+    """Store the turn's signals and bring the conversation's summary rows up to date, in one
+    transaction (the conversation is noted the first time, with no signals too)."""
     now = now or datetime.now(timezone.utc)
-    try:
-        with session_scope(db_url) as session:
-            if session.get(InsightConversation, conversation_id) is None:
-                session.add(
-                    InsightConversation(
-                        conversation_id=conversation_id, started_at=now, channel=channel, is_demo=is_demo(conversation_id)
-                    )
-                )
-                session.flush()
-            for signal in signals:
-                session.add(
-                    InsightSignal(
-                        conversation_id=conversation_id,
-                        kind=signal.kind,
-                        created_at=now,
-                        topic=signal.topic,
-                        article_id=signal.article_id,
-                        heading=signal.heading,
-                        text=signal.text[:MAX_TEXT_CHARS] if signal.text else None,
-                    )
-                )
-    except IntegrityError:
-        # Another replica noted the conversation first: store the signals alone.
-        with session_scope(db_url) as session:
-            for signal in signals:
-                session.add(
-                    InsightSignal(
-                        conversation_id=conversation_id, kind=signal.kind, created_at=now, topic=signal.topic,
-                        article_id=signal.article_id, heading=signal.heading,
-                        text=signal.text[:MAX_TEXT_CHARS] if signal.text else None,
-                    )
-                )
+    demo = is_demo(conversation_id)
+    topic = next((s.topic for s in signals if s.kind in TOPIC_KINDS and s.topic), None)
+    with session_scope(db_url) as session:
+        summaries.note_conversation(
+            session, conversation_id, now, demo, channel=channel, topic=topic,
+            flags={FLAG_OF_KIND[s.kind] for s in signals if s.kind in FLAG_OF_KIND},
+        )
+        summaries.count_passages(session, summaries.utc_day(now), demo, passage_counts(signals))
+        session.add_all(
+            InsightSignal(
+                conversation_id=conversation_id,
+                kind=signal.kind,
+                created_at=now,
+                topic=signal.topic,
+                article_id=signal.article_id,
+                heading=signal.heading,
+                text=signal.text[:MAX_TEXT_CHARS] if signal.text else None,
+            )
+            for signal in signals
+        )
 
 
 def remove_demo_data(db_url: str) -> dict[str, int]:
@@ -106,4 +118,7 @@ def remove_demo_data(db_url: str) -> dict[str, int]:
                 delete(model).where(model.conversation_id.like(like)).execution_options(synchronize_session=False)
             )
             removed[model.__tablename__] = result.rowcount
+        removed[InsightPassageDay.__tablename__] = session.execute(
+            delete(InsightPassageDay).where(InsightPassageDay.is_demo.is_(True))
+        ).rowcount
     return removed

@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection `bot.db.upgrade_schema` passes in."""
+"""Alembic environment: runs migrations on the connection `bot.db.upgrade_schema` (or `downgrade_schema`) passes in."""
 
 from alembic import context
 

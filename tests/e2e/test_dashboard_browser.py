@@ -97,7 +97,7 @@ def test_exports_download(page, dashboard: str) -> None:
         page.click("section[data-table=funnel] a.export")
     csv_text = open(download.value.path(), encoding="utf-8").read()
     assert download.value.suggested_filename == "funnel-2026-11-30-2026-12-06.csv"
-    assert csv_text.splitlines()[1].startswith("visitors,7,")
+    assert csv_text.splitlines()[1].startswith("visitors,8,")
     page.goto(f"{dashboard}/calendar?start=2026-11-30&end=2026-12-06")
     with page.expect_download() as download:
         page.click("text=Download iCalendar")

@@ -1,4 +1,5 @@
-"""The dashboard's SQL on fixtures with known answers, on SQLite and on PostgreSQL."""
+"""The dashboard's SQL on fixtures with known answers, on SQLite and on PostgreSQL, with the
+summary rows kept as the signals were recorded and with them rebuilt by migration 0010."""
 
 from __future__ import annotations
 
@@ -6,19 +7,26 @@ from datetime import date
 
 import pytest
 
-from bot.db import upgrade_schema
+from bot.db import downgrade_schema, upgrade_schema
 from bot.insights import aggregates
 from bot.insights.aggregates import Period
 from tests.insights import fixture_data
 
 WEEK = Period(date(2026, 11, 30), date(2026, 12, 6))
+BEFORE_SUMMARIES = "0009"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=[
+    "sqlite", "sqlite-backfilled",
+    pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("postgres-backfilled", marks=pytest.mark.postgres),
+])
 def db(request) -> str:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    url = request.getfixturevalue("postgres_url" if request.param.startswith("postgres") else "sqlite_url")
     upgrade_schema(url)
     fixture_data.load(url)
+    if request.param.endswith("-backfilled"):
+        downgrade_schema(url, BEFORE_SUMMARIES)  # drops the summaries: only signals and feedback are left
+        upgrade_schema(url)
     return url
 
 
@@ -36,13 +44,28 @@ def test_problem_texts_are_counted_in_visitors_words(db: str) -> None:
 
 def test_funnel_counts_and_conversion(db: str) -> None:
     rows = aggregates.funnel(db, WEEK)
-    # Furthest step: c1 helped, c2 got passages, c3 read on, c4 a notified lead, c8 got passages;
-    # c5 and c6 never described a problem. A direct question (c2, c8) passes discovery.
-    assert [r["conversations"] for r in rows] == [7, 5, 5, 5, 3, 1, 1, 1]
+    # Furthest step: c1 helped, c2 got passages, c3 read on, c4 a rep took it, c8 got passages,
+    # c9 a lead nobody took; c5 and c6 never described a problem. A direct question (c2, c8)
+    # passes discovery, and a buyer who asked straight away (c9) every step before asking.
+    assert [r["conversations"] for r in rows] == [8, 6, 6, 6, 4, 2, 2, 1]
     assert [r["step"] for r in rows] == list(aggregates.FUNNEL_STEPS)
-    assert rows[1]["conversion_from_previous"] == round(5 / 7, 3) and rows[2]["conversion_from_previous"] == 1.0
-    assert rows[4]["conversion_from_previous"] == 0.6 and rows[5]["conversion_from_previous"] == 0.333
-    assert rows[7]["of_visitors"] == round(1 / 7, 3)
+    assert rows[1]["conversion_from_previous"] == 0.75 and rows[2]["conversion_from_previous"] == 1.0
+    assert rows[4]["conversion_from_previous"] == 0.667 and rows[5]["conversion_from_previous"] == 0.5
+    assert rows[7]["step"] == "a rep took it" and rows[7]["conversion_from_previous"] == 0.5
+    assert rows[7]["of_visitors"] == round(1 / 8, 3)
+
+
+def test_a_rep_took_it_reads_the_live_handoffs_not_the_notifications(db: str) -> None:
+    from bot.db import session_scope
+    from bot.models import OutboxNotification
+
+    # c9's notification delivered does not make a rep take it; c4's failing does not undo it.
+    with session_scope(db) as session:
+        for notification in session.query(OutboxNotification):
+            notification.status = "failed" if notification.idempotency_key == "k1" else "delivered"
+    assert aggregates.funnel(db, WEEK)[-1]["conversations"] == 1
+    assert aggregates.funnel(db, Period(date(2026, 12, 2), date(2026, 12, 2)))[-1]["conversations"] == 1  # c4's day
+    assert aggregates.funnel(db, Period(date(2026, 12, 4), date(2026, 12, 4)))[-1]["conversations"] == 0  # c9's day
 
 
 def test_outcome_per_conversation_and_its_trend(db: str) -> None:
@@ -73,15 +96,46 @@ def test_gaps_counted_by_phrasing(db: str) -> None:
     assert rows == {"how do i get backlinks": (2, 2), "banana bread recipe": (1, 1)}
 
 
+def test_what_gaps_cost_comes_from_discovery_answers_in_the_period(db: str) -> None:
+    from bot.db import session_scope
+    from bot.insights import signals as k
+    from bot.insights.signals import Signal, record_signals
+    from bot.models import ContentGap
+
+    for cid, day in (("g-in", 5), ("g-out", 12)):
+        record_signals(db, cid, "rest", [Signal(k.DISCOVERY, text=f"we lose orders ({cid})")], now=fixture_data.at(day))
+        with session_scope(db) as session:
+            session.add(ContentGap(conversation_id=cid, question="What is a backlink?", created_at=fixture_data.at(day, 11)))
+    assert aggregates.impacts_of_gap_conversations(db, WEEK) == [("what is a backlink?", "we lose orders (g-in)")]
+
+
 def test_sales_view(db: str) -> None:
-    assert aggregates.leads_by_topic(db, WEEK) == [{"topic": "email-marketing", "leads": 1}]
-    (lead,) = aggregates.leads_table(db, WEEK)
-    assert lead["email"] == "d***@h***.example" and "dana" not in str(lead)
-    assert lead["minutes_to_handoff"] == 10.0 and lead["notification"] == "delivered"
-    assert lead["evidence"] == "can i get a quote?" and lead["problem"] == "newsletter in spam"
+    assert aggregates.leads_by_topic(db, WEEK) == [{"topic": "email-marketing", "leads": 1}, {"topic": "seo", "leads": 1}]
+    c9, c4 = aggregates.leads_table(db, WEEK)
+    assert c4["email"] == "d***@h***.example" and "dana" not in str(c4)
+    assert c4["minutes_to_handoff"] == 10.0 and c4["notification"] == "delivered"
+    assert c4["evidence"] == "can i get a quote?" and c4["problem"] == "newsletter in spam"
+    # The handoff outcome is the live handoff's where there is one, not the notification's.
+    assert c4["handoff"] == aggregates.REP_TOOK_IT and c9["handoff"] == aggregates.NOBODY_TOOK_IT
+    assert c9["notification"] == "pending" and c9["minutes_to_handoff"] == 3.0
     summary = {r["measure"]: r["value"] for r in aggregates.handoff_summary(db, WEEK)}
-    assert summary == {"conversations that asked to buy": 1, "leads": 1, "mean minutes from first message to handoff": 10.0,
-                       "notifications delivered": 1}
+    assert summary == {"conversations that asked to buy": 2, "leads": 2, "mean minutes from first message to handoff": 6.5,
+                       "live handoffs asked for": 2, "live handoffs a rep took": 1,
+                       "notifications delivered": 1, "notifications pending": 1}
+    assert aggregates.handoff_outcomes(db, WEEK) == [{"outcome": aggregates.REP_TOOK_IT, "leads": 1},
+                                                     {"outcome": aggregates.NOBODY_TOOK_IT, "leads": 1}]
+
+
+def test_a_lead_without_a_live_handoff_has_its_notification_as_outcome(db: str) -> None:
+    from bot.db import session_scope
+    from bot.models import LiveHandoff, LiveHandoffTransition
+
+    with session_scope(db) as session:
+        session.query(LiveHandoffTransition).delete()
+        session.query(LiveHandoff).delete()
+    outcomes = {r["outcome"]: r["leads"] for r in aggregates.handoff_outcomes(db, WEEK)}
+    assert outcomes == {"notification delivered": 1, "notification pending": 1}
+    assert aggregates.funnel(db, WEEK)[-1]["conversations"] == 0
 
 
 def test_a_period_without_data_is_empty_not_an_error(db: str) -> None:
