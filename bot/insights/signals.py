@@ -9,6 +9,9 @@ what those tables do not hold, and keeps the summary rows the dashboard counts
 uses conversation ids that start with `DEMO_PREFIX`, so it is marked in every table (the
 per-day section counts, which name no conversation, carry a demo flag) and removed with one
 command.
+
+Signal texts are the visitors' own words, which the dashboard shows: they are stored redacted
+(emails, phone and card numbers masked, `bot.privacy.redact`) like content gaps.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy import delete, select
 from bot.db import session_scope
 from bot.insights import summaries
 from bot.models import ArticleFeedback, ContentGap, InsightConversation, InsightPassageDay, InsightSignal, Lead, OutboxNotification
+from bot.privacy.redact import redact
 
 DEMO_PREFIX = "demo-"
 MAX_TEXT_CHARS = 2000
@@ -98,7 +102,7 @@ def record_signals(
                 topic=signal.topic,
                 article_id=signal.article_id,
                 heading=signal.heading,
-                text=signal.text[:MAX_TEXT_CHARS] if signal.text else None,
+                text=redact(signal.text)[:MAX_TEXT_CHARS] if signal.text else None,  # the dashboard shows it
             )
             for signal in signals
         )
