@@ -11,17 +11,21 @@ per-day section counts, which name no conversation, carry a demo flag) and remov
 command.
 
 Signal texts are the visitors' own words, which the dashboard shows: they are stored redacted
-(emails, phone and card numbers masked, `bot.privacy.redact`) like content gaps.
+(emails, phone and card numbers masked, `bot.privacy.redact`) like content gaps. Forgetting a
+conversation deletes its signals and summary row and takes its section counts back out
+(`forget_insights`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Optional, Sequence
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.insights import summaries
@@ -106,6 +110,41 @@ def record_signals(
             )
             for signal in signals
         )
+
+
+@dataclass
+class InsightsRemoved:
+    """What `forget_insights` did, in rows."""
+
+    signals: int = 0
+    conversations: int = 0  # summary rows deleted
+
+
+def forget_insights(session: Session, conversation_ids: Iterable[str]) -> InsightsRemoved:
+    """Delete every insight row of these conversations in the caller's transaction: their
+    signals, their summary rows, and their share of the per-day section counts (subtracted,
+    so the dashboard counts them nowhere). Rows are taken in `record_signals`' order: the
+    conversation's row, then its sections, then its signals."""
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return InsightsRemoved()
+    conversations = session.execute(
+        delete(InsightConversation).where(InsightConversation.conversation_id.in_(ids))
+    ).rowcount
+    passages = session.execute(
+        select(InsightSignal.conversation_id, InsightSignal.kind, InsightSignal.created_at, InsightSignal.article_id,
+               InsightSignal.heading)
+        .where(InsightSignal.conversation_id.in_(ids), InsightSignal.kind.in_(tuple(PASSAGE_COUNT_OF_KIND)),
+               InsightSignal.article_id.is_not(None))
+    ).all()
+    by_day: dict[tuple[date, bool], list[Signal]] = {}
+    for conversation_id, kind, created_at, article_id, heading in passages:
+        key = (summaries.utc_day(created_at), is_demo(conversation_id))
+        by_day.setdefault(key, []).append(Signal(kind, article_id=article_id, heading=heading))
+    for (day, demo), found in sorted(by_day.items()):
+        summaries.uncount_passages(session, day, demo, passage_counts(found))
+    signals = session.execute(delete(InsightSignal).where(InsightSignal.conversation_id.in_(ids))).rowcount
+    return InsightsRemoved(signals=signals, conversations=conversations)
 
 
 def remove_demo_data(db_url: str) -> dict[str, int]:
