@@ -22,12 +22,12 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
 
 import requests
-from sqlalchemy import delete, inspect, or_, select, text
+from sqlalchemy import delete, inspect, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import get_engine, session_scope
 from bot.handoff.notifiers import DeliveryError, SignedWebhookNotifier
-from bot.insights.signals import forget_insights
+from bot.insights.signals import anonymous_id, expire_insights, forget_insights
 from bot.models import (
     ArticleFeedback,
     ContentGap,
@@ -59,6 +59,7 @@ class Removed:
     handoffs: int = 0
     insight_signals: int = 0
     insight_conversations: int = 0  # the dashboard's summary rows, deleted
+    insight_rows_anonymised: int = 0  # retention: summary rows kept for the counts, naming no one
     crm_notice: str = "not needed"
     problems: list[str] = field(default_factory=list)
     lead_ids: list[int] = field(default_factory=list)  # for the CRM notice; not personal data
@@ -75,6 +76,7 @@ class Removed:
             "handoffs": self.handoffs,
             "insight_signals": self.insight_signals,
             "insight_conversations": self.insight_conversations,
+            **({"insight_rows_anonymised": self.insight_rows_anonymised} if self.insight_rows_anonymised else {}),
             "crm_notice": self.crm_notice,
         }
 
@@ -87,7 +89,9 @@ class Removed:
             lines = ["nothing held: nothing to remove"]
         else:
             lines = [f"removed {value} {name.replace('_', ' ')}" for name, value in self.counts().items()
-                     if name != "crm_notice"]
+                     if name not in ("crm_notice", "insight_rows_anonymised")]
+            if self.insight_rows_anonymised:
+                lines.append(f"anonymised {self.insight_rows_anonymised} insight conversation rows")
         lines.append(f"CRM deletion notice: {self.crm_notice}")
         return lines + [f"problem: {p}" for p in self.problems]
 
@@ -130,12 +134,15 @@ def forget(
 
 
 def remove_conversations(
-    settings: Settings, conversations: Iterable[str], email: Optional[str] = None, with_leads: bool = True
+    settings: Settings, conversations: Iterable[str], email: Optional[str] = None, with_leads: bool = True,
+    keep_insight_counts: bool = False,
 ) -> Removed:
     """Delete these conversations and everything about them (and leads with `email`).
 
-    `with_leads=False` keeps the leads (retention anonymises them instead). Their insight rows
-    go too, and their share of the dashboard's counts with them."""
+    `with_leads=False` keeps the leads (retention anonymises them instead). Their insight
+    signals always go; `keep_insight_counts=True` (retention) keeps what the dashboard counts
+    (each conversation's summary row, under an id that names no one, and the section counts)
+    where forgetting takes the conversation out of every count."""
     ids = sorted(set(conversations))
     removed = Removed()
     with session_scope(settings.db_url) as session:
@@ -171,9 +178,17 @@ def remove_conversations(
         removed.feedback = session.execute(
             delete(ArticleFeedback).where(ArticleFeedback.conversation_id.in_(ids))
         ).rowcount
-        insights = forget_insights(session, ids)
+        if keep_insight_counts:
+            kept_leads = set(session.execute(select(Lead.conversation_id).where(Lead.conversation_id.in_(ids))).scalars())
+            insights = expire_insights(session, ids, keep_start_time=kept_leads)
+            for old_id in kept_leads:  # the kept lead names no conversation, and still counts in the funnel
+                new_id = insights.renamed.get(old_id) or anonymous_id(old_id)
+                session.execute(update(Lead).where(Lead.conversation_id == old_id).values(conversation_id=new_id))
+        else:
+            insights = forget_insights(session, ids)
         removed.insight_signals = insights.signals
         removed.insight_conversations = insights.conversations
+        removed.insight_rows_anonymised = insights.anonymised
     removed.crm_notice = "owed" if lead_ids else "not needed"
     removed.lead_ids = lead_ids
     if ids and _has_tracker_table(settings.tracker_db_url):

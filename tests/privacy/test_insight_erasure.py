@@ -1,6 +1,6 @@
-"""Forgetting reaches the insight tables (signals, the summary rows the dashboard counts, the
-per-day section counts), on SQLite and on PostgreSQL. Tracker events are in the application
-database, as on a PostgreSQL install."""
+"""Forgetting and retention reach the insight tables (signals, the summary rows the dashboard
+counts, the per-day section counts), on SQLite and on PostgreSQL. Tracker events are in the
+application database, as on a PostgreSQL install."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from bot.db import downgrade_schema, session_scope, upgrade_schema
 from bot.insights import aggregates
 from bot.insights import signals as k
 from bot.insights.aggregates import Period
-from bot.insights.signals import Signal, record_signals
-from bot.models import InsightPassageDay, InsightSignal
+from bot.insights.records import record_article_feedback
+from bot.insights.signals import Signal, record_signals, remove_demo_data
+from bot.models import InsightConversation, InsightPassageDay, InsightSignal, Lead
 from bot.privacy.forget import export, forget
+from bot.privacy.retention import run_retention
 from bot.settings import Settings, load_settings
 from tests.conftest import PROJECT_HOME
 from tests.insights import fixture_data
@@ -132,6 +134,74 @@ def test_forget_keeps_other_days_and_demo_section_counts_apart(settings: Setting
                       for r in session.execute(select(InsightPassageDay)).scalars())
         assert session.execute(select(InsightSignal).where(InsightSignal.conversation_id == "w-gone")).first() is None
     assert days == [("2026-12-01", "Why", False, 1, 0), ("2026-12-01", "Why", True, 1, 0)]  # the next day's rows are gone
+
+
+# ---- retention ------------------------------------------------------------------------
+
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _conversation(url: str, cid: str, at: datetime, words: str, tracker: bool = True) -> None:
+    if tracker:
+        add_events(url, cid, [words], at)
+    record_signals(url, cid, "rest", [
+        Signal(k.PROBLEM, topic="seo", text=words), Signal(k.DISCOVERY, text=f"{words}, it costs us"),
+        Signal(k.SHOWN, topic="seo", article_id="a1", heading="Why"),
+    ], now=at)
+
+
+def test_retention_expires_old_signals_and_keeps_the_counts_under_ids_that_name_no_one(settings: Settings) -> None:
+    url = settings.db_url
+    with session_scope(url) as session:
+        fixture_data._article(session, "a1", "seo", ["Why", "Fix"])
+    _conversation(url, "w-old", T0, "old visitor Ana Lopez")
+    record_article_feedback(url, "w-old", "a1", helpful=True, now=T0)
+    _conversation(url, "w-orphan", T0, "orphan visitor Ben", tracker=False)  # its events went before this fix
+    _conversation(url, "demo-orphan", T0, "demo visitor Cleo", tracker=False)
+    _conversation(url, "w-lead", T0, "lead visitor Dana")
+    with session_scope(url) as session:
+        session.add(Lead(created_at=T0, conversation_id="w-lead", channel="rest", name="Dana", email="dana@x.example",
+                         follow_up="email", consent_contact=True, consent_storage=True, consent_at=T0,
+                         intent_level="clear", intent_evidence="a quote", brief={}))
+    _conversation(url, "w-long", T0, "long visitor Eve")  # came back on day 29
+    add_events(url, "w-long", ["still here"], T0 + timedelta(days=29))
+    record_signals(url, "w-long", "rest", [Signal(k.QUESTION, topic="seo", text="long visitor again")], now=T0 + timedelta(days=29))
+    _conversation(url, "w-new", T0 + timedelta(days=29), "new visitor Finn")
+    period = Period(date(2026, 10, 1), date(2026, 12, 31))
+    before = dashboard(url, period)
+
+    report = run_retention(settings, now=T0 + timedelta(days=settings.retention_days + 1))
+
+    assert report.conversations_deleted == 1  # w-old; the orphans had no tracker events left
+    gone = ["w-old", "w-orphan", "demo-orphan", "old visitor Ana Lopez", "orphan visitor Ben", "demo visitor Cleo"]
+    assert rows_holding(url, gone) == []
+    with session_scope(url) as session:
+        left = sorted((s.conversation_id, s.text) for s in session.execute(select(InsightSignal)).scalars() if s.text)
+        ids = sorted(session.execute(select(InsightConversation.conversation_id)).scalars())
+        expired = session.execute(
+            select(InsightConversation).where(InsightConversation.conversation_id.like("%expired-%"))
+        ).scalars().all()
+        assert [_utc(row.started_at) for row in expired] == [datetime(2026, 11, 1)] * 3  # cut to the day
+    assert left == [("w-lead", "lead visitor Dana"), ("w-lead", "lead visitor Dana, it costs us"),
+                    ("w-long", "long visitor again"), ("w-new", "new visitor Finn"), ("w-new", "new visitor Finn, it costs us")]
+    assert [i for i in ids if not i.startswith(("expired-", "demo-expired-"))] == ["w-lead", "w-long", "w-new"]
+    assert sum(i.startswith("demo-expired-") for i in ids) == 1 and len(ids) == 6
+    assert report.insight_signals_deleted == 12 and report.insight_rows_anonymised == 3  # w-long's first turn too
+
+    after = dashboard(url, period)
+    assert after["phrasings"] == [("lead visitor dana", 1), ("long visitor again", 1), ("new visitor finn", 1)]
+    for page in ("funnel", "outcomes", "problems", "teaching", "sections", "sales"):
+        assert after[page] == before[page], page  # the counts stay: summary rows name no one and hold no text
+
+    # A year on, the lead is anonymised and its conversation's signals go; it still counts as a lead.
+    run_retention(settings, now=T0 + timedelta(days=settings.lead_retention_days + 1))
+    assert rows_holding(url, ["w-lead", "lead visitor Dana"]) == []
+    assert dashboard(url, period)["funnel"] == before["funnel"]
+    assert remove_demo_data(url)["insight_conversations"] == 1  # demo traffic stays removable
 
 
 def test_export_includes_the_insight_signals(settings: Settings) -> None:
