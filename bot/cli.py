@@ -353,7 +353,9 @@ def cmd_privacy_retention(args: argparse.Namespace, settings: Settings) -> int:
     upgrade_schema(settings.db_url)
     report = run_retention(settings)
     print(f"deleted {report.conversations_deleted} conversation(s) silent for over {settings.retention_days} days; "
-          f"anonymised {report.leads_anonymised} lead(s) older than {settings.lead_retention_days} days")
+          f"anonymised {report.leads_anonymised} lead(s) older than {settings.lead_retention_days} days; "
+          f"deleted {report.insight_signals_deleted} insight signal(s) and kept {report.insight_rows_anonymised} "
+          "expired conversation(s) in the dashboard's counts under ids that name no one")
     return 0
 
 

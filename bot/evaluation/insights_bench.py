@@ -223,8 +223,11 @@ def reseed(url: str, conversations: int) -> None:
     seed(url, conversations)
     print(f"seeding took {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
-    upgrade_schema(url)
+    upgrade_schema(url, "0010")
     print(f"migration 0010 built the summaries in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    upgrade_schema(url)
+    print(f"migrations after 0010 (0011 redacts stored signal texts) took {time.perf_counter() - started:.1f} s")
 
 
 def main() -> None:

@@ -507,14 +507,16 @@ def handoff_outcomes(db_url: str, period: Period) -> list[Row]:
 
 
 def handoff_summary(db_url: str, period: Period) -> list[Row]:
-    """Leads, asked-to-buy conversations, mean minutes to handoff, live handoffs taken, and notification outcomes."""
+    """Leads, asked-to-buy conversations (started in the period), mean minutes to handoff, live
+    handoffs taken, and notification outcomes."""
     with session_scope(db_url) as session:
         leads, mean_seconds = session.execute(
             select(func.count(Lead.id), func.avg(_seconds_to_handoff(db_url))).where(_in(Lead.created_at, period))
         ).one()
+        # The summary rows, not the signals: retention deletes old signals and keeps these rows.
         asked = session.execute(
-            select(func.count(func.distinct(InsightSignal.conversation_id)))
-            .where(InsightSignal.kind == kinds.ASKED_TO_BUY, _in(InsightSignal.created_at, period))
+            select(func.count())
+            .where(InsightConversation.asked_to_buy, _days(InsightConversation.started_day, period))
         ).scalar_one()
         requested, taken = session.execute(
             select(func.count(), _count_if(_reached_a_rep()))

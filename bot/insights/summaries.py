@@ -14,6 +14,10 @@ so the first writer creates the row and every later one, on any replica, updates
 only ever set, the topic is the first one seen and counts add up, so a conversation's rows do
 not depend on how its signals were split into turns. Migration 0010 builds the same rows from
 the signals already stored; tests/insights/test_summaries.py checks that both agree.
+
+Forgetting a conversation (`lantern privacy forget`) takes its contribution back out:
+`uncount_passages` subtracts its signals' counts and drops a section's day row left at zero,
+so the rows are those the conversation would have left had it never happened.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Collection, Mapping
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import Table, func, true
+from sqlalchemy import Table, and_, case, delete, func, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -98,3 +102,20 @@ def count_passages(session: Session, day: date, is_demo: bool, counts: Mapping[P
             index_elements=["day", "article_id", "heading", "is_demo"],
             set_={name: table.c[name] + insert.excluded[name] for name in PASSAGE_COUNTS},
         ))
+
+
+def uncount_passages(session: Session, day: date, is_demo: bool, counts: Mapping[PassageKey, Mapping[str, int]]) -> None:
+    """Take `counts` back out of the day's rows of those sections (never below 0), and delete a
+    row left with nothing counted. Sections in the order `count_passages` takes them."""
+    table = InsightPassageDay.__table__
+    for (article_id, heading), taken in sorted(counts.items()):
+        unknown = set(taken) - set(PASSAGE_COUNTS)
+        if unknown:
+            raise ValueError(f"not passage counts: {sorted(unknown)}")
+        row = and_(table.c.day == day, table.c.article_id == article_id, table.c.heading == heading,
+                   table.c.is_demo == is_demo)
+        values = {name: case((table.c[name] > int(n), table.c[name] - int(n)), else_=0) for name, n in taken.items() if n}
+        if not values:
+            continue
+        session.execute(update(table).where(row).values(values))
+        session.execute(delete(table).where(row, *[table.c[name] == 0 for name in PASSAGE_COUNTS]))

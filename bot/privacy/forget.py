@@ -2,10 +2,12 @@
 
 What the consent text promises ("you can ask us to delete it at any time") is done here:
 `forget` removes the conversations (Rasa's tracker events), leads with their briefs and
-outbox rows, content gaps, article feedback and the Slack messages the app posted about
-them; it tells the CRM which leads were deleted (signed like every CRM notification), and
-writes one audit row that says what kind of thing was removed and how much, never whose.
-Running it twice is safe: the second run finds nothing, and retries a CRM notice still owed.
+outbox rows, content gaps, article feedback, live handoffs, every insight row (signals, the
+conversation's summary row, and its share of the per-day section counts, subtracted) and
+the Slack messages the app posted about them; the application's rows go in one transaction.
+It tells the CRM which leads were deleted (signed like every CRM notification), and writes
+one audit row that says what kind of thing was removed and how much, never whose. Running it
+twice is safe: the second run finds nothing, and retries a CRM notice still owed.
 
 No Rasa here: Rasa's tracker table (`events`: sender_id, type_name, timestamp, data) is
 read and deleted with plain SQL on the tracker database.
@@ -20,14 +22,16 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
 
 import requests
-from sqlalchemy import delete, inspect, or_, select, text
+from sqlalchemy import delete, inspect, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import get_engine, session_scope
 from bot.handoff.notifiers import DeliveryError, SignedWebhookNotifier
+from bot.insights.signals import anonymous_id, expire_insights, forget_insights
 from bot.models import (
     ArticleFeedback,
     ContentGap,
+    InsightSignal,
     Lead,
     LiveHandoff,
     LiveHandoffTransition,
@@ -53,6 +57,9 @@ class Removed:
     feedback: int = 0
     slack_messages: int = 0
     handoffs: int = 0
+    insight_signals: int = 0
+    insight_conversations: int = 0  # the dashboard's summary rows, deleted
+    insight_rows_anonymised: int = 0  # retention: summary rows kept for the counts, naming no one
     crm_notice: str = "not needed"
     problems: list[str] = field(default_factory=list)
     lead_ids: list[int] = field(default_factory=list)  # for the CRM notice; not personal data
@@ -67,6 +74,9 @@ class Removed:
             "feedback": self.feedback,
             "slack_messages": self.slack_messages,
             "handoffs": self.handoffs,
+            "insight_signals": self.insight_signals,
+            "insight_conversations": self.insight_conversations,
+            **({"insight_rows_anonymised": self.insight_rows_anonymised} if self.insight_rows_anonymised else {}),
             "crm_notice": self.crm_notice,
         }
 
@@ -79,7 +89,9 @@ class Removed:
             lines = ["nothing held: nothing to remove"]
         else:
             lines = [f"removed {value} {name.replace('_', ' ')}" for name, value in self.counts().items()
-                     if name != "crm_notice"]
+                     if name not in ("crm_notice", "insight_rows_anonymised")]
+            if self.insight_rows_anonymised:
+                lines.append(f"anonymised {self.insight_rows_anonymised} insight conversation rows")
         lines.append(f"CRM deletion notice: {self.crm_notice}")
         return lines + [f"problem: {p}" for p in self.problems]
 
@@ -122,11 +134,15 @@ def forget(
 
 
 def remove_conversations(
-    settings: Settings, conversations: Iterable[str], email: Optional[str] = None, with_leads: bool = True
+    settings: Settings, conversations: Iterable[str], email: Optional[str] = None, with_leads: bool = True,
+    keep_insight_counts: bool = False,
 ) -> Removed:
     """Delete these conversations and everything about them (and leads with `email`).
 
-    `with_leads=False` keeps the leads (retention anonymises them instead)."""
+    `with_leads=False` keeps the leads (retention anonymises them instead). Their insight
+    signals always go; `keep_insight_counts=True` (retention) keeps what the dashboard counts
+    (each conversation's summary row, under an id that names no one, and the section counts)
+    where forgetting takes the conversation out of every count."""
     ids = sorted(set(conversations))
     removed = Removed()
     with session_scope(settings.db_url) as session:
@@ -162,6 +178,17 @@ def remove_conversations(
         removed.feedback = session.execute(
             delete(ArticleFeedback).where(ArticleFeedback.conversation_id.in_(ids))
         ).rowcount
+        if keep_insight_counts:
+            kept_leads = set(session.execute(select(Lead.conversation_id).where(Lead.conversation_id.in_(ids))).scalars())
+            insights = expire_insights(session, ids, keep_start_time=kept_leads)
+            for old_id in kept_leads:  # the kept lead names no conversation, and still counts in the funnel
+                new_id = insights.renamed.get(old_id) or anonymous_id(old_id)
+                session.execute(update(Lead).where(Lead.conversation_id == old_id).values(conversation_id=new_id))
+        else:
+            insights = forget_insights(session, ids)
+        removed.insight_signals = insights.signals
+        removed.insight_conversations = insights.conversations
+        removed.insight_rows_anonymised = insights.anonymised
     removed.crm_notice = "owed" if lead_ids else "not needed"
     removed.lead_ids = lead_ids
     if ids and _has_tracker_table(settings.tracker_db_url):
@@ -277,6 +304,11 @@ def export(settings: Settings, email: str, now: Optional[datetime] = None) -> di
                      "comment": f.comment, "created_at": f.created_at.isoformat()}
                     for f in session.execute(
                         select(ArticleFeedback).where(ArticleFeedback.conversation_id.in_(conversations))).scalars()]
+        signals = [{"conversation_id": s.conversation_id, "kind": s.kind, "topic": s.topic, "article_id": s.article_id,
+                    "heading": s.heading, "text": s.text, "created_at": s.created_at.isoformat()}
+                   for s in session.execute(
+                       select(InsightSignal).where(InsightSignal.conversation_id.in_(conversations))
+                       .order_by(InsightSignal.id)).scalars()]
     tracker: dict[str, list[Any]] = {}
     if conversations and _has_tracker_table(settings.tracker_db_url):
         with get_engine(settings.tracker_db_url).connect() as connection:
@@ -287,7 +319,7 @@ def export(settings: Settings, email: str, now: Optional[datetime] = None) -> di
                 if event.get("event") in ("user", "bot", "slot"):
                     tracker.setdefault(sender_id, []).append(event)
     result = {"email": email, "exported_at": now.isoformat(), "leads": lead_rows, "conversations": tracker,
-              "content_gaps": gaps, "article_feedback": feedback}
+              "content_gaps": gaps, "article_feedback": feedback, "insight_signals": signals}
     try:
         removed = Removed()
         _audit(settings, "export", "cli", removed, now)

@@ -13,7 +13,9 @@ from bot.db import dispose_engines, session_scope, upgrade_schema
 from bot.handoff.brief import ArticleRead, Contact, LeadBrief
 from bot.handoff.leads import Announcement, create_lead
 from bot.handoff.outbox import deliver_due, notifiers_from_settings
+from bot.insights import signals as kinds
 from bot.insights.records import record_article_feedback, record_content_gap
+from bot.insights.signals import Signal, record_signals
 from bot.models import Lead, PrivacyAudit
 from bot.privacy.forget import export, forget, record_slack_post
 from bot.privacy.retention import ANONYMISED, run_retention
@@ -73,6 +75,11 @@ def a_lead(settings: Settings, conversation: str = CONVERSATION) -> int:
                           Contact(NAME, EMAIL, "Harbour Foods", "call"), brief, "clear", now=NOW)
     record_content_gap(settings.db_url, conversation, f"do you work with {NAME}'s company?")
     record_article_feedback(settings.db_url, conversation, "emails-going-to-spam", True, "great")
+    record_signals(settings.db_url, conversation, "widget", [  # what the dashboard learns, in the visitor's words
+        Signal(kinds.PROBLEM, topic="email-marketing", text=f"{NAME} here: our newsletter goes to spam"),
+        Signal(kinds.SHOWN, topic="email-marketing", article_id="emails-going-to-spam", heading="Why"),
+        Signal(kinds.ASKED_TO_BUY, text=f"can i get a quote? {EMAIL}"),
+    ], now=NOW)
     record_slack_post(settings.db_url, "C-SALES", "1700000000.000100", conversation_id=conversation, lead_id=lead_id)
     deliver_due(settings.db_url, notifiers_from_settings(settings))
     return lead_id
@@ -102,6 +109,7 @@ def test_forget_by_email_leaves_no_trace_tells_the_crm_deletes_the_slack_post_an
     assert traces(settings) == []
     assert (removed.conversations, removed.leads, removed.outbox_rows) == (1, 1, 2)
     assert (removed.content_gaps, removed.feedback, removed.slack_messages) == (1, 1, 1)
+    assert (removed.insight_signals, removed.insight_conversations) == (3, 1)
     assert removed.tracker_events == 2 and removed.crm_notice == "sent"
     [deleted] = [c["args"] for c in slack.calls if c["method"] == "chat.delete"]
     assert deleted == {"channel": "C-SALES", "ts": "1700000000.000100"}
@@ -140,6 +148,8 @@ def test_export_gives_everything_held_about_a_person(world) -> None:
     assert [lead["email"] for lead in held["leads"]] == [EMAIL]
     assert [e["text"] for e in held["conversations"][CONVERSATION]][0] == "our newsletter goes to spam"
     assert held["content_gaps"] and held["article_feedback"]
+    assert [s["kind"] for s in held["insight_signals"]] == ["problem", "shown", "asked_to_buy"]
+    assert held["insight_signals"][2]["text"] == "can i get a quote? [email]"  # stored redacted
     json.dumps(held)  # JSON as it stands
 
 
