@@ -21,7 +21,7 @@ import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 import yaml
@@ -146,7 +146,7 @@ def embed_unquoted(messages: Sequence[LabelledMessage]) -> list[Optional[NDArray
 
     unquoted = [without_quotations(m.text) for m in messages]
     texts = [u for u in unquoted if u is not None]
-    vectors = iter(shared_encoder().encode(texts) if texts else [])
+    vectors: Iterator[NDArray[Any]] = iter(shared_encoder().encode(texts) if texts else [])
     return [next(vectors) if u is not None else None for u in unquoted]
 
 

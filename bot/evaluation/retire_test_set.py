@@ -77,7 +77,7 @@ def corpus_items(rows: Sequence[dict[str, Any]], choose: Any) -> dict[str, list[
         items[writer].append(item)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for item in open_items:
-        groups[MODEL_CHOOSES[item["category"]]].append(item)
+        groups[MODEL_CHOOSES[str(item["category"])]].append(item)
     for classes, chosen in groups.items():
         picks = choose([item["text"] for item in chosen],
                        [DialogueContext(BotPrompt(item["bot_prompt"]), item["declined_before"]) for item in chosen],
