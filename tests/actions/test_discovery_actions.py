@@ -87,7 +87,7 @@ def test_a_reset_is_not_taken_for_an_answer() -> None:
 
 def test_a_problem_stated_with_clear_buying_intent_gets_the_offer_not_questions(indexed_db: str) -> None:
     # The judgement needs the live index (the knowledge base's own service pages are one of its features).
-    tracker = make_tracker("we're ready to hire an agency for our content marketing", intent="describe_problem")
+    tracker = make_tracker("we're ready to hire you for our content marketing", intent="describe_problem")
     dispatcher, slots = run_action(ActionStartDiscovery(settings=with_db(indexed_db)), tracker)
     assert responses(dispatcher) == ["utter_offer_handoff"]
     assert slots["symptoms"] == slots["impact"] == slots["tried"] == SKIPPED
