@@ -288,7 +288,7 @@ def cmd_insights_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo_traffic(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.insights.demo_traffic import play_demo_traffic
+    from bot.insights.demo_traffic import duration, play_demo_traffic
     from bot.insights.signals import remove_demo_data
 
     if args.remove:
@@ -298,9 +298,24 @@ def cmd_demo_traffic(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.conversations <= 100_000:
         print("error: --conversations must be between 1 and 100000", file=sys.stderr)
         return 2
-    report = play_demo_traffic(settings, args.conversations, seed=args.seed, workers=args.workers)
-    print(f"played {report.conversations} demo conversations ({report.messages} messages, {report.failures} failed) "
-          f"through {settings.rasa_url}/webhooks/rest/webhook; see {settings.dashboard_url}/")
+    import requests
+
+    try:
+        requests.get(settings.rasa_url, timeout=10)
+    except requests.RequestException as error:
+        print(f"error: the Rasa server at {settings.rasa_url} does not answer ({error.__class__.__name__}); "
+              "start it with `make run`", file=sys.stderr)
+        return 2
+    report = play_demo_traffic(settings, args.conversations, seed=args.seed, workers=args.workers,
+                               progress=lambda line: print(line, flush=True))
+    refused = f"; {report.refused} refused with 429 were sent again" if report.refused else ""
+    print(f"played {report.conversations} demo conversations in {duration(report.seconds)}: {report.complete} complete, "
+          f"{report.failures} failed ({report.messages} messages arrived{refused}); see {settings.dashboard_url}/")
+    if report.failed:
+        print(f"{report.failures} conversation(s) did not arrive complete:")
+        for failed in sorted(report.failed, key=lambda f: f.conversation_id):
+            print(f"  {failed.conversation_id}: {failed.arrived} of {failed.total} messages arrived; {failed.reason}")
+        print("what they sent is demo data like the rest (lantern demo-traffic --remove deletes it)")
     return 0 if report.failures == 0 else 1
 
 
@@ -542,7 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
     gaps.set_defaults(func=cmd_insights_gaps)
     insights.add_parser("feedback", help="per article: how often it helped").set_defaults(func=cmd_insights_feedback)
 
-    demo = commands.add_parser("demo-traffic", help="play varied visitor scripts through the REST channel (demo data)")
+    demo = commands.add_parser(
+        "demo-traffic", help="play varied visitor scripts through the REST channel, within its rate limits (demo data)"
+    )
     demo.add_argument("--conversations", type=int, default=200, help="how many conversations (default 200)")
     demo.add_argument("--seed", type=int, default=7, help="random seed: the same seed plays the same visitors")
     demo.add_argument("--workers", type=int, default=4, help="conversations played at once")
