@@ -225,9 +225,11 @@ def cmd_handoff_release(args: argparse.Namespace, settings: Settings) -> int:
     from urllib.parse import quote
 
     import requests
+    from sqlalchemy.exc import SQLAlchemyError
 
     from bot.handoff import live, live_messages
     from bot.handoff.slack_api import SlackApi, SlackApiError
+    from bot.privacy.forget import record_slack_post
 
     handoff = live.get_handoff(settings.db_url, args.id)
     if handoff is None:
@@ -256,10 +258,15 @@ def cmd_handoff_release(args: argparse.Namespace, settings: Settings) -> int:
     if settings.slack_enabled and handoff.slack_channel and handoff.slack_ts:
         api = SlackApi(settings.slack_bot_token or "", settings.slack_api_url)
         try:
-            api.post(handoff.slack_channel, "Released to Lantern from the command line: nothing written here "
-                     "reaches the visitor any more.", thread_ts=handoff.slack_ts)
+            ts = api.post(handoff.slack_channel, "Released to Lantern from the command line: nothing written here "
+                          "reaches the visitor any more.", thread_ts=handoff.slack_ts)
+            if ts:  # forget deletes it with the brief
+                record_slack_post(settings.db_url, handoff.slack_channel, ts, conversation_id=handoff.conversation_id,
+                                  lead_id=handoff.lead_id)
         except SlackApiError as error:
             print(f"released, but Slack was not told: {error}", file=sys.stderr)
+        except SQLAlchemyError as error:
+            print(f"released; the note in Slack was not recorded, so forget will not delete it: {error}", file=sys.stderr)
     print(f"live handoff #{handoff.id} released: {handoff.conversation_id} is with the bot again")
     return 0
 
