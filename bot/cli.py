@@ -225,9 +225,11 @@ def cmd_handoff_release(args: argparse.Namespace, settings: Settings) -> int:
     from urllib.parse import quote
 
     import requests
+    from sqlalchemy.exc import SQLAlchemyError
 
     from bot.handoff import live, live_messages
     from bot.handoff.slack_api import SlackApi, SlackApiError
+    from bot.privacy.forget import record_slack_post
 
     handoff = live.get_handoff(settings.db_url, args.id)
     if handoff is None:
@@ -256,10 +258,15 @@ def cmd_handoff_release(args: argparse.Namespace, settings: Settings) -> int:
     if settings.slack_enabled and handoff.slack_channel and handoff.slack_ts:
         api = SlackApi(settings.slack_bot_token or "", settings.slack_api_url)
         try:
-            api.post(handoff.slack_channel, "Released to Lantern from the command line: nothing written here "
-                     "reaches the visitor any more.", thread_ts=handoff.slack_ts)
+            ts = api.post(handoff.slack_channel, "Released to Lantern from the command line: nothing written here "
+                          "reaches the visitor any more.", thread_ts=handoff.slack_ts)
+            if ts:  # forget deletes it with the brief
+                record_slack_post(settings.db_url, handoff.slack_channel, ts, conversation_id=handoff.conversation_id,
+                                  lead_id=handoff.lead_id)
         except SlackApiError as error:
             print(f"released, but Slack was not told: {error}", file=sys.stderr)
+        except SQLAlchemyError as error:
+            print(f"released; the note in Slack was not recorded, so forget will not delete it: {error}", file=sys.stderr)
     print(f"live handoff #{handoff.id} released: {handoff.conversation_id} is with the bot again")
     return 0
 
@@ -288,7 +295,7 @@ def cmd_insights_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo_traffic(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.insights.demo_traffic import play_demo_traffic
+    from bot.insights.demo_traffic import duration, play_demo_traffic
     from bot.insights.signals import remove_demo_data
 
     if args.remove:
@@ -298,9 +305,24 @@ def cmd_demo_traffic(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.conversations <= 100_000:
         print("error: --conversations must be between 1 and 100000", file=sys.stderr)
         return 2
-    report = play_demo_traffic(settings, args.conversations, seed=args.seed, workers=args.workers)
-    print(f"played {report.conversations} demo conversations ({report.messages} messages, {report.failures} failed) "
-          f"through {settings.rasa_url}/webhooks/rest/webhook; see {settings.dashboard_url}/")
+    import requests
+
+    try:
+        requests.get(settings.rasa_url, timeout=10)
+    except requests.RequestException as error:
+        print(f"error: the Rasa server at {settings.rasa_url} does not answer ({error.__class__.__name__}); "
+              "start it with `make run`", file=sys.stderr)
+        return 2
+    report = play_demo_traffic(settings, args.conversations, seed=args.seed, workers=args.workers,
+                               progress=lambda line: print(line, flush=True))
+    refused = f"; {report.refused} refused with 429 were sent again" if report.refused else ""
+    print(f"played {report.conversations} demo conversations in {duration(report.seconds)}: {report.complete} complete, "
+          f"{report.failures} failed ({report.messages} messages arrived{refused}); see {settings.dashboard_url}/")
+    if report.failed:
+        print(f"{report.failures} conversation(s) did not arrive complete:")
+        for failed in sorted(report.failed, key=lambda f: f.conversation_id):
+            print(f"  {failed.conversation_id}: {failed.arrived} of {failed.total} messages arrived; {failed.reason}")
+        print("what they sent is demo data like the rest (lantern demo-traffic --remove deletes it)")
     return 0 if report.failures == 0 else 1
 
 
@@ -446,7 +468,7 @@ def cmd_wait_ready(args: argparse.Namespace, settings: Settings) -> int:
         f"  API token:      LANTERN_API_TOKEN in {settings.env_file} (or your environment)\n"
         f"  Demo site:      {settings.demo_url}/  (the chat widget is in the corner)\n"
         f"  Dashboard:      {settings.dashboard_url}/  (log in with LANTERN_DASHBOARD_TOKEN from {settings.env_file})\n"
-        "  Demo data:      lantern demo-traffic --conversations 200   (remove: lantern demo-traffic --remove)\n"
+        "  Demo data:      lantern demo-traffic   (60 visitors, about 5 minutes; remove: lantern demo-traffic --remove)\n"
         "  Try: curl -s -XPOST "
         f"{settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
         "Press Ctrl-C to stop.",
@@ -542,8 +564,10 @@ def build_parser() -> argparse.ArgumentParser:
     gaps.set_defaults(func=cmd_insights_gaps)
     insights.add_parser("feedback", help="per article: how often it helped").set_defaults(func=cmd_insights_feedback)
 
-    demo = commands.add_parser("demo-traffic", help="play varied visitor scripts through the REST channel (demo data)")
-    demo.add_argument("--conversations", type=int, default=200, help="how many conversations (default 200)")
+    demo = commands.add_parser(
+        "demo-traffic", help="play varied visitor scripts through the REST channel, within its rate limits (demo data)"
+    )
+    demo.add_argument("--conversations", type=int, default=60, help="how many conversations (default 60: about 5 minutes at the default rate limits)")
     demo.add_argument("--seed", type=int, default=7, help="random seed: the same seed plays the same visitors")
     demo.add_argument("--workers", type=int, default=4, help="conversations played at once")
     demo.add_argument("--remove", action="store_true", help="delete all demo data instead")

@@ -129,6 +129,45 @@ def test_handoff_list_and_a_release_that_cannot_reach_rasa_changes_nothing(
     assert code == 1 and "nothing was changed" in err and "t0ps3cret" not in err
     assert live.get_handoff(cli_db, handoff.id).state == live.WITH_REP  # type: ignore[union-attr]
     assert run_cli(capsys, "handoff", "release", "404")[0] == 1
+
+
+def test_a_release_notes_it_in_the_brief_thread_and_forget_deletes_that_note_with_the_brief(
+    capsys: pytest.CaptureFixture, cli_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bot.handoff import live
+    from bot.settings import get_settings
+    from tests.e2e.fake_slack import running_fake_slack
+    from tests.loopback import serving
+
+    class Rasa(BaseHTTPRequestHandler):  # accepts the resume events the release appends
+        def do_POST(self) -> None:  # http.server's naming
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handoff = live.request_live(cli_db, "visitor-release", "widget", None)
+    live.attach_slack_message(cli_db, handoff.id, "CSALES", "300.3")
+    live.take(cli_db, handoff.id, "UDANA", "Dana")
+    with running_fake_slack() as slack, serving(ThreadingHTTPServer(("127.0.0.1", 0), Rasa)) as rasa:
+        for name, value in {"LANTERN_RASA_PORT": rasa.rsplit(":", 1)[1], "SLACK_BOT_TOKEN": "xoxb-t",
+                            "SLACK_SIGNING_SECRET": "s", "LANTERN_SLACK_API_URL": slack.url,
+                            "LANTERN_TRACKER_DB_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        code, out, _ = run_cli(capsys, "handoff", "release", str(handoff.id))
+        assert code == 0 and "released" in out
+        [note] = [c for c in slack.calls if c["method"] == "chat.postMessage"]
+        assert note["args"]["thread_ts"] == "300.3"
+        assert run_cli(capsys, "privacy", "forget", "--conversation", "visitor-release")[0] == 0
+        deleted = {(a["channel"], a["ts"]) for a in slack.of("chat.delete")}
+    assert deleted == {("CSALES", "300.3"), ("CSALES", note["answer"]["ts"])}
 def test_privacy_forget_prints_what_it_removed_and_export_prints_json(
     capsys: pytest.CaptureFixture, cli_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -8,6 +8,10 @@ or which run of the server, handles the next click or message. The bot is silenc
 Rasa's own ConversationPaused (returned by action_create_lead) and woken with
 ConversationResumed: a paused conversation still stores every visitor message, so the
 transcript, the brief and insights stay complete.
+
+Every message the relay posts into the brief's thread (the visitor's words, who has the
+conversation, how it ended, nobody came) is recorded with `record_slack_post`, so `lantern
+privacy forget` deletes it from Slack with the brief.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bot.handoff.brief import ArticleRead, Contact, LeadBrief, slack_blocks
 from bot.handoff.leads import Announcement, get_lead
 from bot.handoff.slack_api import SlackApi, SlackApiError
 from bot.knowledge.index_store import read_index_state
+from bot.privacy.forget import record_slack_post
 from bot.rasa_integration.conversations import append_to_conversation, bot_message, paused_since, resumed
 from bot.settings import Settings
 
@@ -76,6 +81,23 @@ class HandoffRelay:
             logger.exception("Slack %s failed", method)
             return None
 
+    async def _post_in_thread(self, handoff: live.Handoff, **message: Any) -> None:
+        """Post into the brief's thread and record the post (channel, ts, conversation), so that
+        forgetting the conversation deletes it from Slack like the brief."""
+        if not (handoff.slack_channel and handoff.slack_ts):
+            return
+        answer = await self._slack("chat.postMessage", channel=handoff.slack_channel, thread_ts=handoff.slack_ts,
+                                   **message)
+        ts = (answer or {}).get("ts")
+        if not ts:
+            return
+        channel = str((answer or {}).get("channel") or handoff.slack_channel)
+        try:
+            await asyncio.to_thread(record_slack_post, self.db_url, channel, str(ts),
+                                    conversation_id=handoff.conversation_id, lead_id=handoff.lead_id)
+        except Exception:  # never raised into a turn; said loudly, as forget cannot delete it
+            logger.exception("could not record Slack post %s in %s: forget will not delete it", ts, channel)
+
     # The visitor's side.
 
     async def _tell_visitor(self, handoff: live.Handoff, events: list[Event]) -> None:
@@ -123,8 +145,7 @@ class HandoffRelay:
         if handoff.slack_channel and handoff.slack_ts:
             await self._slack("chat.update", channel=handoff.slack_channel, ts=handoff.slack_ts,
                               **live_messages.taken(brief, name))
-            await self._slack("chat.postMessage", channel=handoff.slack_channel, thread_ts=handoff.slack_ts,
-                              **live_messages.rep_controls(handoff.id, name))
+            await self._post_in_thread(handoff, **live_messages.rep_controls(handoff.id, name))
         state = await asyncio.to_thread(read_index_state, self.db_url)
         company = state.company if state is not None else None
         await self._tell_visitor(handoff, [bot_message(
@@ -146,10 +167,8 @@ class HandoffRelay:
             return
         how = (f":lock: *Closed by {name}.*" if closing else f":leftwards_arrow_with_hook: *{name} handed it back to Lantern.*")
         await self._update_brief(handoff, how)
-        if handoff.slack_channel and handoff.slack_ts:
-            await self._slack("chat.postMessage", channel=handoff.slack_channel, thread_ts=handoff.slack_ts,
-                              text=how.replace(":lock: ", "").replace(":leftwards_arrow_with_hook: ", "")
-                              + " Nothing written here reaches the visitor any more.")
+        await self._post_in_thread(handoff, text=how.replace(":lock: ", "").replace(":leftwards_arrow_with_hook: ", "")
+                                   + " Nothing written here reaches the visitor any more.")
         text = live_messages.back_after_close(name) if closing else live_messages.back_after_hand_back(name)
         notice = "closed" if closing else "back"
         await self._tell_visitor(handoff, [*resumed(), bot_message(text, {live_messages.NOTICE_KEY: notice})])
@@ -199,8 +218,7 @@ class HandoffRelay:
             return
         for event in said:
             shown = (event.metadata or {}).get("lantern_display") or event.text or ""
-            await self._slack("chat.postMessage", channel=handoff.slack_channel, thread_ts=handoff.slack_ts,
-                              text=live_messages.visitor_said(shown))
+            await self._post_in_thread(handoff, text=live_messages.visitor_said(shown))
 
     # Nobody comes.
 
@@ -221,9 +239,7 @@ class HandoffRelay:
             email = await asyncio.to_thread(lead_email, self.settings, handoff.lead_id)
             await self._update_brief(handoff, f":hourglass: *Nobody took it within {self.wait}.* "
                                               "The visitor was told and offered email.")
-            if handoff.slack_channel and handoff.slack_ts:
-                await self._slack("chat.postMessage", channel=handoff.slack_channel, thread_ts=handoff.slack_ts,
-                                  text=live_messages.timeout_ping(self.wait, email))
+            await self._post_in_thread(handoff, text=live_messages.timeout_ping(self.wait, email))
             await self._tell_visitor(handoff, [*resumed(), bot_message(
                 live_messages.nobody_came(email), {live_messages.NOTICE_KEY: "timed_out"})])
 

@@ -33,9 +33,11 @@ from bot.settings import get_settings
 SERVER_MAX_REQUEST_BYTES = 1_048_576
 
 
-def too_many(retry_after: int, what: str) -> HTTPResponse:
+def too_many(retry_after: int, what: str, limit: str) -> HTTPResponse:
+    """A 429 that says when to send the same message again, and which limit (`client` or
+    `conversation`) it hit, so a client that plays many conversations holds back the right ones."""
     return response.json(
-        {"error": f"too many messages {what}; try again in {retry_after} s"},
+        {"error": f"too many messages {what}; try again in {retry_after} s", "limit": limit},
         status=429,
         headers={"Retry-After": str(retry_after)},
     )
@@ -70,14 +72,14 @@ class LanternRestInput(CheckedRestInput):
                 return response.json({"error": f"request body is larger than {settings.max_body_bytes:,} bytes"}, status=413)
             wait = limits.client(client_address(request))
             if wait is not None:
-                return too_many(wait, "from this address")
+                return too_many(wait, "from this address", "client")
             try:
                 body = parse_rest_body(request.body or b"")
             except BadRequest as error:
                 return response.json({"error": str(error)}, status=400)
             wait = limits.conversation("rest\n" + body["sender"])
             if wait is not None:
-                return too_many(wait, "in this conversation")
+                return too_many(wait, "in this conversation", "conversation")
             checked = check_message(body["message"], max_chars)
             if checked.reply is not None:
                 return response.json([{"recipient_id": body["sender"], "text": checked.reply}])

@@ -6,15 +6,28 @@ the application database; `lantern demo-traffic --remove` deletes them. The scri
 every topic of the default knowledge base, follow-ups ("tell me more", "why?", "what else?"),
 feedback both ways, questions the knowledge base does not answer (in its field and far from
 it), and a few buyers who go through the lead form.
+
+The demo plays within the REST channel's request limits (bot/security/rate_limit.py) as any
+well-behaved client would, so a stock `make run` needs no higher limits: it paces itself to
+the limits it reads from the settings (`LANTERN_RATE_PER_CLIENT`, `LANTERN_RATE_PER_CONVERSATION`
+per `LANTERN_RATE_WINDOW_SECONDS`), honours every 429 by waiting as its `Retry-After` says (or
+backing off without one) and sending the same message again, so no script is cut short, and
+reports by id every conversation that could not be played to the end.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import threading
+import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Sequence
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Callable, Optional, Sequence
 
 import requests
 
@@ -102,13 +115,6 @@ BUYER_LINES = ("can i get a quote for fixing this?", "how much do you charge for
 NAMES = ("Alex Moreno", "Priya Shah", "Tom Becker", "Lena Fischer", "Sam Okafor", "Mia Rossi", "Jon Park", "Ana Silva")
 
 
-@dataclass
-class DemoReport:
-    conversations: int = 0
-    messages: int = 0
-    failures: int = 0
-
-
 def visitor_script(rng: random.Random) -> list[str]:
     """One visitor's messages: a problem with discovery, or a direct question, then follow-ups."""
     roll = rng.random()
@@ -138,28 +144,313 @@ def visitor_script(rng: random.Random) -> list[str]:
     return script
 
 
-def play_demo_traffic(settings: Settings, conversations: int, seed: int = 7, workers: int = 4) -> DemoReport:
-    """Play `conversations` demo visitors through the REST channel; returns what happened."""
+def demo_scripts(conversations: int, seed: int, run: str) -> list[tuple[str, list[str]]]:
+    """The conversations `play_demo_traffic` plays for this seed: (conversation id, messages)."""
     rng = random.Random(seed)
-    run = uuid.uuid4().hex[:6]
-    scripts = [(f"{DEMO_PREFIX}{run}-{n:05d}", visitor_script(rng)) for n in range(conversations)]
-    webhook = f"{settings.rasa_url}/webhooks/rest/webhook"
-    report = DemoReport()
+    return [(f"{DEMO_PREFIX}{run}-{n:05d}", visitor_script(rng)) for n in range(conversations)]
 
-    def play(item: tuple[str, list[str]]) -> tuple[int, bool]:
-        sender, messages = item
+
+# Playing within the server's limits.
+
+REFUSALS_PER_MESSAGE = 12  # 429s one message may get before its conversation is reported as failed
+REQUEST_TIMEOUT = 60.0
+
+
+@dataclass
+class Failed:
+    """A conversation that could not be played to the end, and why."""
+
+    conversation_id: str
+    arrived: int  # messages the server accepted before it stopped
+    total: int
+    reason: str
+
+
+@dataclass
+class DemoReport:
+    run: str = ""  # the run's part of the conversation ids: demo-<run>-00000
+    conversations: int = 0  # played (complete or failed)
+    messages: int = 0  # accepted by the server
+    refused: int = 0  # 429 answers, each waited out and the same message sent again
+    seconds: float = 0.0
+    failed: list[Failed] = field(default_factory=list)
+
+    @property
+    def failures(self) -> int:
+        return len(self.failed)
+
+    @property
+    def complete(self) -> int:
+        return self.conversations - self.failures
+
+
+class Pacer:
+    """At most `limit` sends in any `window` seconds, for the threads that share it.
+
+    The server counts fixed windows that open at a key's first message (bot/security/rate_limit.py):
+    when no `window`-long stretch holds more than `limit` sends, no fixed window does either,
+    wherever it opened. A small margin covers the time a request takes to arrive. `pause` (a
+    429's Retry-After) holds every sender back until then."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = max(1, limit)
+        self.window = window + min(0.5, window / 10)
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
+        self._stopped = False
+        self._condition = threading.Condition()
+
+    def _delay(self, now: float) -> float:
+        while self._sent and now - self._sent[0] >= self.window:
+            self._sent.popleft()
+        wait = self._paused_until - now
+        if len(self._sent) >= self.limit:
+            wait = max(wait, self._sent[0] + self.window - now)
+        return wait
+
+    def wait_free(self) -> bool:
+        """Wait until a send would be within the limit; False if stopped meanwhile."""
+        with self._condition:
+            while not self._stopped:
+                wait = self._delay(time.monotonic())
+                if wait <= 0:
+                    return True
+                self._condition.wait(wait)
+            return False
+
+    def acquire(self) -> Optional[float]:
+        """Wait for a free slot and take it; the time it was taken, or None if stopped."""
+        with self._condition:
+            while not self._stopped:
+                now = time.monotonic()
+                wait = self._delay(now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return now
+                self._condition.wait(wait)
+            return None
+
+    def note(self, at: float) -> None:
+        """Count a send taken at `at` (time.monotonic) elsewhere."""
+        with self._condition:
+            self._sent.append(at)
+
+    def pause(self, seconds: float) -> None:
+        with self._condition:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self._condition.notify_all()
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopped = True
+            self._condition.notify_all()
+
+
+def retry_after_seconds(response: requests.Response, refusals: int, window: float) -> float:
+    """How long a 429 asks to wait: its Retry-After (seconds or an HTTP date), else a back-off
+    that doubles with each refusal of the same message, up to one window."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    seconds: Optional[float] = None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError, IndexError):
+            seconds = None
+    if seconds is None or not math.isfinite(seconds):
+        return float(min(max(window, 1.0), 2 ** (refusals - 1)))
+    return max(0.0, seconds)
+
+
+def estimate_seconds(scripts: Sequence[tuple[str, list[str]]], per_client: int, per_conversation: int,
+                     window: float) -> float:
+    """The least time the scripts take at these limits (the server's answers take more)."""
+    messages = sum(len(m) for _, m in scripts)
+    longest = max((len(m) for _, m in scripts), default=0)
+    by_client = ((messages - 1) // max(1, per_client)) * window if messages else 0.0
+    by_conversation = ((longest - 1) // max(1, per_conversation)) * window if longest else 0.0
+    return float(max(by_client, by_conversation))
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if minutes < 10 and seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        said = response.json().get("error")
+    except (ValueError, AttributeError):
+        said = None
+    return f"HTTP {response.status_code}" + (f" ({said})" if isinstance(said, str) else "")
+
+
+class _Play:
+    """One run: the shared pacer, the counts and the progress lines."""
+
+    def __init__(self, settings: Settings, scripts: list[tuple[str, list[str]]],
+                 progress: Optional[Callable[[str], None]], every: float) -> None:
+        self.webhook = f"{settings.rasa_url}/webhooks/rest/webhook"
+        self.window = float(settings.rate_window_seconds)
+        self.per_client = settings.rate_per_client
+        self.per_conversation = settings.rate_per_conversation
+        self.client = Pacer(self.per_client, self.window)
+        self.total_messages = sum(len(m) for _, m in scripts)
+        self.total = len(scripts)
+        self.progress, self.every = progress, every
+        self.report = DemoReport()
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+        self.last_line = self.started
+        self.stopped = False
+        self.pacers: set[Pacer] = set()  # the conversations' own, stopped with the run
+
+    def say(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress(line)
+
+    def accepted(self) -> None:
+        with self.lock:
+            self.report.messages += 1
+
+    def refused(self, what: str, wait: float) -> None:
+        with self.lock:
+            self.report.refused += 1
+            first = self.report.refused == 1
+        if first:
+            self.say(f"  the server refused a message: {what}; waiting {duration(wait)} as it asks, "
+                     "then sending the same message again")
+
+    def finished(self, failed: Optional[Failed]) -> None:
+        with self.lock:
+            self.report.conversations += 1
+            if failed is not None:
+                self.report.failed.append(failed)
+            now = time.monotonic()
+            due = now - self.last_line >= self.every or self.report.conversations == self.total
+            if due:
+                self.last_line = now
+            line = self._line(now) if due else None
+        if failed is not None:
+            self.say(f"  {failed.conversation_id} failed after {failed.arrived} of {failed.total} messages: {failed.reason}")
+        if line:
+            self.say(line)
+
+    def _line(self, now: float) -> str:
+        report, elapsed = self.report, now - self.started
+        left = self.total_messages - report.messages
+        at_limit = left / max(1, self.per_client) * self.window if left > self.per_client else 0.0
+        # What the server managed so far, once there is enough of it to go by (its answers may
+        # take longer than the limit allows for).
+        observed = left / (report.messages / elapsed) if report.messages and elapsed >= 2 * self.window else 0.0
+        remaining = "" if report.conversations == self.total else f", about {duration(max(at_limit, observed))} left"
+        refused = f", {report.refused} refused with 429 and sent again" if report.refused else ""
+        failed = f", {report.failures} failed" if report.failures else ""
+        return (f"  {report.conversations}/{self.total} conversations, {report.messages}/{self.total_messages} "
+                f"messages{refused}{failed}; {duration(elapsed)} in{remaining}")
+
+    def play(self, sender: str, messages: list[str]) -> Optional[Failed]:
+        """Send the script's messages in order, each until the server accepts it; None when all arrived."""
+        conversation = Pacer(self.per_conversation, self.window)
+        with self.lock:
+            self.pacers.add(conversation)
+        try:
+            return self._play(conversation, sender, messages)
+        except Exception as error:  # a conversation is reported, never lost
+            return Failed(sender, 0, len(messages), f"{error.__class__.__name__}: {error}")
+        finally:
+            with self.lock:
+                self.pacers.discard(conversation)
+
+    def _play(self, conversation: Pacer, sender: str, messages: list[str]) -> Optional[Failed]:
         with requests.Session() as session:
-            for sent, message in enumerate(messages, start=1):
-                try:
-                    response = session.post(webhook, json={"sender": sender, "message": message}, timeout=60)
-                    response.raise_for_status()
-                except requests.RequestException:
-                    return sent, False
-        return len(messages), True
+            for arrived, message in enumerate(messages):
+                refusals = 0
+                while True:
+                    taken = self.client.acquire() if conversation.wait_free() and not self.stopped else None
+                    if taken is None:
+                        return Failed(sender, arrived, len(messages), "interrupted")
+                    conversation.note(taken)
+                    try:
+                        response = session.post(self.webhook, json={"sender": sender, "message": message},
+                                                timeout=REQUEST_TIMEOUT)
+                    except requests.RequestException as error:
+                        return Failed(sender, arrived, len(messages), f"{error.__class__.__name__}: {error}")
+                    if response.status_code != 429:
+                        break
+                    refusals += 1
+                    wait = retry_after_seconds(response, refusals, self.window)
+                    if refusals > REFUSALS_PER_MESSAGE or wait > max(2 * self.window, 120.0):
+                        return Failed(sender, arrived, len(messages),
+                                      f"{_reason(response)}: refused {refusals} times, the server asks to wait "
+                                      f"{duration(wait)} more")
+                    scope = _scope(response)
+                    self.refused(_reason(response), wait)
+                    (conversation if scope == "conversation" else self.client).pause(wait)
+                if response.status_code != 200:
+                    return Failed(sender, arrived, len(messages), _reason(response))
+                self.accepted()
+        return None
 
+    def stop(self) -> None:
+        self.client.stop()
+        with self.lock:
+            for pacer in self.pacers:
+                pacer.stop()
+            self.stopped = True
+
+
+def _scope(response: requests.Response) -> str:
+    """Which limit a 429 is about: "conversation" (only that conversation waits) or the client's."""
+    try:
+        limit = response.json().get("limit")
+    except (ValueError, AttributeError):
+        limit = None
+    return "conversation" if limit == "conversation" else "client"
+
+
+def play_demo_traffic(settings: Settings, conversations: int, seed: int = 7, workers: int = 4,
+                      progress: Optional[Callable[[str], None]] = None, every: float = 15.0,
+                      run: Optional[str] = None) -> DemoReport:
+    """Play `conversations` demo visitors through the REST channel, within the server's limits.
+
+    `progress` gets the plan (how long it takes at the limits), a line every `every` seconds and
+    one per failed conversation. Every conversation ends up complete or in the report's
+    `failed`, with how far it got and why; Ctrl-C stops the run and reports the unfinished."""
+    run = run or uuid.uuid4().hex[:6]
+    scripts = demo_scripts(conversations, seed, run)
+    state = _Play(settings, scripts, progress, every)
+    state.report.run = run
+    least = estimate_seconds(scripts, state.per_client, state.per_conversation, state.window)
+    window = duration(state.window)
+    pace = (f"about {duration(least)} at least" if least >= 1 else "the limits do not slow it down")
+    state.say(f"playing {len(scripts)} demo conversations ({state.total_messages} messages) through {state.webhook}")
+    state.say(f"  within the server's limits: {state.per_client} messages every {window} from this address "
+              f"(LANTERN_RATE_PER_CLIENT), {state.per_conversation} into one conversation "
+              f"(LANTERN_RATE_PER_CONVERSATION); {pace}")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for sent, ok in pool.map(play, scripts):
-            report.conversations += 1
-            report.messages += sent
-            report.failures += 0 if ok else 1
-    return report
+        futures = {pool.submit(state.play, sender, messages): (sender, messages) for sender, messages in scripts}
+        counted: set[Future[Optional[Failed]]] = set()
+        try:
+            for future in as_completed(futures):
+                counted.add(future)
+                state.finished(future.result())
+        except KeyboardInterrupt:
+            state.stop()
+            for future, (sender, messages) in futures.items():
+                if future in counted:
+                    continue
+                if future.cancel():
+                    state.finished(Failed(sender, 0, len(messages), "not started: interrupted"))
+                else:
+                    state.finished(future.result())
+            state.say("  interrupted")
+    state.report.seconds = time.monotonic() - state.started
+    return state.report

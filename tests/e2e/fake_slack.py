@@ -17,7 +17,7 @@ from tests.loopback import serving
 @dataclass
 class FakeSlack:
     url: str  # the Web API base URL, ending in "/"
-    calls: list[dict[str, Any]] = field(default_factory=list)  # {"method", "token", "args"}
+    calls: list[dict[str, Any]] = field(default_factory=list)  # {"method", "token", "args", "at", "answer"}
     lock: threading.Lock = field(default_factory=threading.Lock)
     users: dict[str, str] = field(default_factory=dict)  # user id -> display name, for users.info
 
@@ -67,9 +67,9 @@ def running_fake_slack() -> Iterator[FakeSlack]:
             else:
                 args = dict(parse_qsl(body))
             method = self.path.split("?")[0].rsplit("/", 1)[-1]  # /api/chat.postMessage
+            call = {"method": method, "token": _bearer(self.headers.get("Authorization")), "args": args, "at": time.time()}
             with state.lock:
-                state.calls.append({"method": method, "token": _bearer(self.headers.get("Authorization")), "args": args,
-                                    "at": time.time()})
+                state.calls.append(call)
             answer: dict[str, Any] = {"ok": True}
             if method == "chat.postMessage":
                 answer.update(channel=args.get("channel"), ts=f"{time.time():.6f}")
@@ -79,6 +79,8 @@ def running_fake_slack() -> Iterator[FakeSlack]:
                     answer = {"ok": False, "error": "user_not_found"}
                 else:
                     answer["user"] = {"id": args.get("user"), "name": name.lower(), "profile": {"display_name": name}}
+            with state.lock:
+                call["answer"] = answer  # what the app got back: a post's `ts`, for chat.delete
             encoded = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
