@@ -1,6 +1,6 @@
 """Buying intent, learned from labelled messages: `none`, `interest` or `clear`.
 
-Only `clear` may lead to a handoff offer. The decision is a multinomial logistic regression
+Only `clear` may lead to a handoff offer. The decision is two logistic regressions
 over what the stack already computes for a message — its MiniLM sentence embedding and its
 word and character n-grams — plus the dialogue context (what the bot just asked, whether the
 visitor declined an offer before) and how close the message is to the company's own
@@ -11,8 +11,8 @@ is far from a marketing agency's service pages, and near a computer shop's.
 The model learns four classes: `none`, `interest`, `clear` and `elsewhere` (buying something
 the company does not sell). `elsewhere` is reported as level `none` with `buys_elsewhere`
 set, so the visitor gets an honest answer about what the company does, and no offer.
-An offer needs P(clear) at or above a threshold chosen on held-out writers' messages for
-zero false offers (docs/handoff.md). No pattern decides anything; a typed `/intent{...}`
+An offer needs the clear score at or above a threshold chosen on held-out writers' messages
+(at most 0.1 % of those without clear intent above it; docs/handoff.md says why not zero). No pattern decides anything; a typed `/intent{...}`
 payload carries no words, so it is never buying intent.
 
 This module knows nothing of Rasa; `bot/actions/offer.py` reads the tracker into a

@@ -2,9 +2,9 @@
 
 The corpus (`bot/conversation/intent_corpus/`, written by several writers who never saw the
 model) is split by writer: each writer's messages are predicted by a model fitted on the
-other writers' (leave one writer out), and the offer threshold is the lowest P(clear) at
-which none of those held-out messages without clear intent would get an offer. The served
-model is then fitted on every writer with that threshold. The frozen test set in
+other writers' (leave one writer out), and the offer threshold is the lowest clear score at
+which at most `MAX_FALSE_OFFER_RATE` of those held-out messages without clear intent would get
+an offer. The served model is then fitted on every writer with that threshold. The frozen test set in
 `tests/eval/` is never read here.
 
 The model file is named after a fingerprint of the corpus, the features' version, the
@@ -42,8 +42,8 @@ from bot.conversation.buying_intent import (
 from bot.conversation.language import looks_english
 
 logger = logging.getLogger(__name__)
-# Held-out messages without clear intent must all stay below the threshold; this margin
-# above the highest of them keeps an unlucky near-twin from sitting exactly on it.
+# A margin above the highest held-out message without clear intent that must stay below the
+# threshold, so an unlucky near-twin does not sit exactly on it.
 THRESHOLD_MARGIN = 0.02
 # The share of held-out messages without clear intent that may score above the threshold.
 # Zero was tried first: the highest-scoring held-out negatives are role-play injections
