@@ -3,23 +3,13 @@ scripts/dashboard_screenshots.py (which photographs a dashboard full of demo tra
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
 from bot.insights.dashboard import PAGES
+from tests.e2e.chromium import launch  # noqa: F401 - re-exported for scripts/dashboard_screenshots.py
 
-CHROMIUM = Path(os.environ.get("LANTERN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 TIMEOUT_MS = 30_000
-
-
-def launch(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
 def log_in(page: Any, base_url: str, token: str) -> None:

@@ -12,28 +12,13 @@ import pytest
 from bot.insights.dashboard import PAGES, make_dashboard_server
 from bot.knowledge.embeddings import shared_encoder
 from bot.settings import Settings
-from tests.e2e.dashboard_browser import CHROMIUM, TIMEOUT_MS, chart_state, launch, log_in, visit_all
+from tests.e2e.dashboard_browser import TIMEOUT_MS, chart_state, log_in, visit_all
 from tests.insights import fixture_data
 from tests.loopback import serving
 
 pytestmark = pytest.mark.slow
 TOKEN = "browser-test-token"
 SHOTS = "results/screenshots/dashboard"
-
-
-@pytest.fixture(scope="module")
-def browser(project_settings: Settings):
-    if not CHROMIUM.exists():
-        reason = f"no Chromium at {CHROMIUM}: apt-get install chromium (scripts/install-chromium.sh)"
-        if project_settings.require_services:
-            pytest.fail(reason + " (LANTERN_REQUIRE_SERVICES=1 makes this a failure)")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

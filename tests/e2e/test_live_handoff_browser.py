@@ -5,8 +5,6 @@ during the handoff land in results/screenshots/ (docs/images/ has copies)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -22,25 +20,7 @@ from tests.loopback import serving
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path(os.environ.get("LANTERN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = PROJECT_HOME / "results" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser(project_settings):
-    if not CHROMIUM.exists():
-        reason = f"no Chromium at {CHROMIUM}: apt-get install chromium (scripts/install-chromium.sh)"
-        if project_settings.require_services:
-            pytest.fail(reason + " (LANTERN_REQUIRE_SERVICES=1 makes this a failure)")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
