@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 import requests
@@ -78,16 +78,17 @@ def test_a_conversation_alternating_between_servers_keeps_its_state(cluster: Clu
     assert alternating[2] != fresh
 
 
-def test_concurrent_messages_of_one_conversation_are_processed_one_at_a_time_in_order(cluster: Cluster) -> None:
-    sender = f"conc-{uuid.uuid4().hex[:8]}"
-    messages = [f"question number {n} about our site speed" for n in range(6)]
+def send_to_both_servers(
+    cluster: Cluster, sender: str, messages: list[str], before: Callable[[int], object]
+) -> list[str]:
+    """Message n from its own thread to server 1 + n % 2, after `before(n)`; the errors raised."""
     errors: list[str] = []
 
     def send(n: int) -> None:
-        time.sleep(0.25 * n)  # arrive in this order, alternately at each server, while earlier turns run
+        before(n)
         try:
             cluster.say_to(1 + n % 2, sender, messages[n])
-        except Exception as error:  # reported below
+        except Exception as error:  # returned to the test
             errors.append(repr(error))
 
     threads = [threading.Thread(target=send, args=(n,)) for n in range(len(messages))]
@@ -95,7 +96,14 @@ def test_concurrent_messages_of_one_conversation_are_processed_one_at_a_time_in_
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_messages_of_one_conversation_are_processed_one_at_a_time_in_order(cluster: Cluster) -> None:
+    sender = f"conc-{uuid.uuid4().hex[:8]}"
+    messages = [f"question number {n} about our site speed" for n in range(6)]
+    # Arriving in this order, alternately at each server, while earlier turns run.
+    assert send_to_both_servers(cluster, sender, messages, lambda n: time.sleep(0.25 * n)) == []
     turns = user_and_listen_events(cluster, sender)
     users = [t for kind, t in turns if kind == "user"]
     assert users == messages  # each once, in the order sent
@@ -109,21 +117,7 @@ def test_a_burst_of_one_conversation_on_both_servers_is_handled_once_each_never_
     sender = f"burst-{uuid.uuid4().hex[:8]}"
     messages = [f"burst message {n} about slow pages" for n in range(8)]
     start = threading.Barrier(len(messages))
-    errors: list[str] = []
-
-    def send(n: int) -> None:
-        start.wait()
-        try:
-            cluster.say_to(1 + n % 2, sender, messages[n])
-        except Exception as error:  # reported below
-            errors.append(repr(error))
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(messages))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert send_to_both_servers(cluster, sender, messages, lambda n: start.wait()) == []
     turns = user_and_listen_events(cluster, sender)
     assert sorted(t for kind, t in turns if kind == "user") == sorted(messages)
     kinds = [kind for kind, _ in turns]
