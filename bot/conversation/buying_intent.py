@@ -12,8 +12,9 @@ The model learns four classes: `none`, `interest`, `clear` and `elsewhere` (buyi
 the company does not sell). `elsewhere` is reported as level `none` with `buys_elsewhere`
 set, so the visitor gets an honest answer about what the company does, and no offer.
 An offer needs the clear score at or above a threshold chosen on held-out writers' messages
-(at most 0.1 % of those without clear intent above it; docs/handoff.md says why not zero). No pattern decides anything; a typed `/intent{...}`
-payload carries no words, so it is never buying intent.
+(at most 0.1 % of those without clear intent above it; docs/handoff.md says why not zero).
+No pattern decides anything; a typed `/intent{...}` payload carries no words, so it is never
+buying intent.
 
 This module knows nothing of Rasa; `bot/actions/offer.py` reads the tracker into a
 `DialogueContext` and calls `BuyingIntentModel.assess`.
@@ -202,11 +203,15 @@ CUES = {name: re.compile(cue.pattern, re.IGNORECASE) for name, cue in CUES.items
 CUE_SCALE = 3.0  # so a cue's weight is cheap to learn next to tens of thousands of n-grams
 
 
+def _merged_prompt(context: DialogueContext) -> BotPrompt:
+    """The prompt as the model sees it: the three discovery questions are one."""
+    return BotPrompt.ASK_SYMPTOMS if context.bot_prompt in _DISCOVERY else context.bot_prompt
+
+
 def _context_features(contexts: Sequence[DialogueContext], texts: Sequence[str]) -> NDArray[Any]:
     rows = np.zeros((len(contexts), len(_CONTEXTS) + 1 + len(CUES)), dtype=np.float32)
     for row, (context, text) in enumerate(zip(contexts, texts)):
-        prompt = BotPrompt.ASK_SYMPTOMS if context.bot_prompt in _DISCOVERY else context.bot_prompt
-        rows[row, _CONTEXTS.index(prompt)] = 1.0
+        rows[row, _CONTEXTS.index(_merged_prompt(context))] = 1.0
         rows[row, len(_CONTEXTS)] = 1.0 if context.declined_before else 0.0
         for number, cue in enumerate(CUES.values()):
             rows[row, len(_CONTEXTS) + 1 + number] = CUE_SCALE if cue.search(text) else 0.0
@@ -329,8 +334,7 @@ class BuyingIntentModel:
 
 
 def _context_group(context: DialogueContext) -> tuple[BotPrompt, bool]:
-    prompt = BotPrompt.ASK_SYMPTOMS if context.bot_prompt in _DISCOVERY else context.bot_prompt
-    return prompt, context.declined_before
+    return _merged_prompt(context), context.declined_before
 
 
 def context_balanced_weights(examples: Sequence[LabelledMessage]) -> NDArray[Any]:
