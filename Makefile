@@ -97,7 +97,7 @@ eval-nlu: setup
 	$(PY) -m bot.evaluation.nlu_eval
 
 eval-intent: setup
-	$(PY) -m bot.evaluation.intent_eval
+	$(PY) -m bot.evaluation.intent_eval $(ARGS)
 
 bench: setup
 	$(PY) -m bot.evaluation.bench $(ARGS)
