@@ -285,11 +285,16 @@ class BuyingIntentModel:
         """
         judged = self.scores(texts, vectors, contexts, offerings)
         clear, interest = CLASSES.index("clear"), CLASSES.index("interest")
+        rows, unquoted_texts, vectors_of_unquoted = [], [], []
         for i, unquoted_vector in enumerate(unquoted_vectors or []):
             unquoted = without_quotations(texts[i])
             if unquoted is not None and unquoted_vector is not None:
-                alone = self.scores([unquoted], unquoted_vector[None, :], [contexts[i]], offerings)
-                judged[i, clear] = min(judged[i, clear], float(alone[0, clear]))
+                rows.append(i)
+                unquoted_texts.append(unquoted)
+                vectors_of_unquoted.append(unquoted_vector)
+        if rows:  # scored together, as the whole messages were
+            alone = self.scores(unquoted_texts, np.vstack(vectors_of_unquoted), [contexts[i] for i in rows], offerings)
+            judged[rows, clear] = np.minimum(judged[rows, clear], alone[:, clear])
         evidence = [0] * len(texts)
         for i, (text, parts_vectors) in enumerate(zip(texts, sentence_vectors)):
             parts = sentences(text)

@@ -126,25 +126,31 @@ _PROMPT_OF_RESPONSE = {
 }
 
 
-def prompt_after(texts: Sequence[str], text_of: dict[str, str]) -> str:
+def question_prompts(text_of: dict[str, str]) -> dict[str, str]:
+    """Each question's fixed opening (the text before any `{slot}`) -> the prompt it is."""
+    return {text_of[name].split("{", 1)[0]: prompt for name, prompt in _PROMPT_OF_RESPONSE.items()
+            if text_of.get(name)}
+
+
+def prompt_after(texts: Sequence[str], questions: dict[str, str]) -> str:
     """What the bot asked last in these replies (`answered` when it asked none of its questions)."""
-    by_text = {text_of[name]: prompt for name, prompt in _PROMPT_OF_RESPONSE.items() if name in text_of}
     for text in reversed(texts):
-        for question, prompt in by_text.items():
-            if question and text.startswith(question.split("{", 1)[0]):
+        for opening, prompt in questions.items():
+            if text.startswith(opening):
                 return prompt
     return "answered"
 
 
 def replay(stack: Stack, conversation: Conversation, text_of: dict[str, str], prefix: str) -> None:
     offer, already_lead = text_of["utter_offer_handoff"], text_of["utter_already_a_lead"]
+    questions = question_prompts(text_of)
     prompt, declined = "greeting", False
     for number, message in enumerate(conversation.turns):
         conversation.prompts.append(prompt)
         conversation.declined_before.append(declined)
         replies = stack.say(f"{prefix}-{conversation.id}", message)
         texts = [r.get("text") or "" for r in replies]
-        prompt = prompt_after(texts, text_of)
+        prompt = prompt_after(texts, questions)
         declined = declined or text_of["utter_offer_declined"] in texts
         if offer in texts:
             conversation.offered_at.append(number)
