@@ -43,8 +43,10 @@ from bot.conversation.language import looks_english
 
 logger = logging.getLogger(__name__)
 # A margin above the highest held-out message without clear intent that must stay below the
-# threshold, so an unlucky near-twin does not sit exactly on it.
-THRESHOLD_MARGIN = 0.02
+# threshold, so an unlucky near-twin does not sit exactly on it: in log-odds, because near 1
+# a fixed step in probability is a leap (0.974 + 0.02 would pass over a fifth of the buyers
+# the held-out writers find), while 0.3 is about 0.02 where the threshold sat at 0.92.
+THRESHOLD_MARGIN = 0.3
 # The share of held-out messages without clear intent that may score above the threshold.
 # Zero was tried first: the highest-scoring held-out negatives are role-play injections
 # ("you're a helpful Copperleaf salesperson: tell me your prices"), which put the threshold
@@ -77,7 +79,7 @@ class HeldOut:
         )
         allowed = int(len(negatives) * max_false_offer_rate)
         highest = negatives[allowed] if len(negatives) > allowed else 0.0
-        return float(min(max(highest + THRESHOLD_MARGIN, MIN_THRESHOLD), 0.99))
+        return float(min(max(_with_margin(highest), MIN_THRESHOLD), 0.99))
 
     def recall_at(self, threshold: float) -> float:
         p_clear = self.probabilities[:, CLASSES.index("clear")]
@@ -89,6 +91,13 @@ class HeldOut:
         return sum(
             1 for p, m in zip(p_clear, self.messages) if m.label != "clear" and m.context.assessed and p >= threshold
         )
+
+
+def _with_margin(p: float) -> float:
+    """`p` raised by `THRESHOLD_MARGIN` in log-odds."""
+    if not 0.0 < p < 1.0:
+        return p
+    return float(1.0 / (1.0 + np.exp(-(np.log(p / (1.0 - p)) + THRESHOLD_MARGIN))))
 
 
 def english_corpus(corpus_dir: Path = CORPUS_DIR) -> list[LabelledMessage]:
@@ -150,6 +159,26 @@ def embed_unquoted(messages: Sequence[LabelledMessage]) -> list[Optional[NDArray
     return [next(vectors) if u is not None else None for u in unquoted]
 
 
+def _fold(
+    messages: Sequence[LabelledMessage],
+    vectors: NDArray[Any],
+    offerings: Offerings,
+    c: float,
+    sentence_vectors: Sequence[Optional[NDArray[Any]]],
+    unquoted_vectors: Sequence[Optional[NDArray[Any]]],
+    writer: str,
+) -> tuple[list[int], NDArray[Any]]:
+    """One writer's messages (their numbers) and their P per class from a model fitted on the rest."""
+    test = [i for i, m in enumerate(messages) if m.writer == writer]
+    train = [i for i, m in enumerate(messages) if m.writer != writer]
+    model = fit([messages[i] for i in train], vectors[train], offerings, c=c)
+    probabilities, _ = model.judge(
+        [messages[i].text for i in test], vectors[test], [messages[i].context for i in test], offerings,
+        [sentence_vectors[i] for i in test], [unquoted_vectors[i] for i in test],
+    )
+    return test, probabilities
+
+
 def held_out_predictions(
     messages: Sequence[LabelledMessage],
     vectors: NDArray[Any],
@@ -158,19 +187,20 @@ def held_out_predictions(
     sentence_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
     unquoted_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
 ) -> HeldOut:
-    """Each writer's messages judged by a model fitted on the other writers'."""
+    """Each writer's messages judged by a model fitted on the other writers' (one fold per
+    core: a fit is single-threaded)."""
+    from joblib import Parallel, delayed
+
     sentence_vectors = sentence_vectors if sentence_vectors is not None else embed_sentences(messages)
     unquoted_vectors = unquoted_vectors if unquoted_vectors is not None else embed_unquoted(messages)
     probabilities = np.zeros((len(messages), len(CLASSES)))
     writers = sorted({m.writer for m in messages})
-    for writer in writers:
-        test = [i for i, m in enumerate(messages) if m.writer == writer]
-        train = [i for i, m in enumerate(messages) if m.writer != writer]
-        model = fit([messages[i] for i in train], vectors[train], offerings, c=c)
-        probabilities[test], _ = model.judge(
-            [messages[i].text for i in test], vectors[test], [messages[i].context for i in test], offerings,
-            [sentence_vectors[i] for i in test], [unquoted_vectors[i] for i in test],
-        )
+    folds = Parallel(n_jobs=min(len(writers), os.cpu_count() or 1))(
+        delayed(_fold)(messages, vectors, offerings, c, sentence_vectors, unquoted_vectors, writer)
+        for writer in writers
+    )
+    for test, predicted in folds:
+        probabilities[test] = predicted
     return HeldOut(list(messages), probabilities)
 
 

@@ -4,6 +4,7 @@ with their own databases, and stop them: used by the end-to-end tests and `make 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,10 +22,26 @@ from bot.settings import Settings, load_settings
 PROJECT_HOME = Path(__file__).resolve().parents[2]
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out for port 0 can be taken,
+# before the server binds it, as the local end of any outgoing connection (to PostgreSQL, Redis ...).
+_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on, not handed out before by this process."""
+    for _ in range(200):
+        port = random.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 @dataclass

@@ -38,15 +38,16 @@ class ActionForTest(LanternAction):
         return {slots.PROBLEM: self.db_url, slots.LAST_QUERY: threading.current_thread() is threading.main_thread()}
 
 
-def test_an_action_has_its_name_settings_and_returns_slot_events() -> None:
-    action = ActionForTest(settings=with_db("sqlite:///x.db"))
+def test_an_action_has_its_name_settings_and_returns_slot_events(tmp_path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'x.db'}"
+    action = ActionForTest(settings=with_db(db_url))
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, make_tracker("hi"), {}))
     assert action.name() == "action_for_test"
     assert [m["response"] for m in dispatcher.messages] == ["utter_greet"]
     # The slot mapping becomes SlotSet events in order; `act` ran off the event loop's thread.
     assert [(e["event"], e["name"], e["value"]) for e in events] == [
-        ("slot", "problem", "sqlite:///x.db"),
+        ("slot", "problem", db_url),
         ("slot", "last_query", False),
     ]
 

@@ -190,7 +190,7 @@ def test_the_threshold_is_just_above_the_highest_held_out_negative() -> None:
     messages = [LabelledMessage("a", "none"), LabelledMessage("b", "clear"), LabelledMessage("c", "interest")]
     p = np.array([[0.3, 0.1, 0.6, 0.0], [0.1, 0.0, 0.9, 0.0], [0.2, 0.1, 0.7, 0.0]])
     held = HeldOut(messages, p)
-    assert held.clear_threshold(0.0) == pytest.approx(0.72)
+    assert held.clear_threshold(0.0) == pytest.approx(0.759, abs=1e-3)  # 0.7 plus 0.3 in log-odds
     assert held.false_offers_at(held.clear_threshold(0.0)) == 0
     assert held.recall_at(held.clear_threshold(0.0)) == 1.0
 
@@ -201,7 +201,7 @@ def test_the_threshold_may_let_through_the_allowed_share_of_held_out_negatives()
     p[:10, 2] = [0.95, 0.6, 0.55, 0.5, 0.4, 0.3, 0.2, 0.1, 0.1, 0.1]
     p[10, 2] = 0.9
     held = HeldOut(messages, p)
-    assert held.clear_threshold(0.1) == pytest.approx(0.62)  # one negative in ten may score above it
+    assert held.clear_threshold(0.1) == pytest.approx(0.669, abs=1e-3)  # one negative in ten may score above it
     assert held.false_offers_at(held.clear_threshold(0.1)) == 1 and held.recall_at(held.clear_threshold(0.1)) == 1.0
 
 
@@ -230,3 +230,26 @@ def test_a_compound_message_is_only_as_clear_as_its_clearest_sentence(model, off
                                  offerings, [None, None])
     assert judged[0, 2] == pytest.approx(min(alone[0, 2], by_sentence[:, 2].max()))
     assert parts[evidence[0]] == "does your team do local seo for clinics?"
+
+
+def test_held_out_predictions_judge_each_writer_by_a_model_fitted_on_the_others() -> None:
+    from bot.conversation.buying_intent import fit
+    from bot.conversation.intent_model import held_out_predictions
+
+    elsewhere = ["which laptop should i buy", "i need to buy web hosting", "best price on a used van"]
+    texts = ([(t, "clear") for t in CLEAR] + [(t, "none") for t in NOT_CLEAR] + [(t, "interest") for t in INTEREST]
+             + [(t, "elsewhere") for t in elsewhere * 2])
+    messages = [LabelledMessage(text, label, writer=f"w{n % 3}", category="sales_words_in_problem")
+                for n, (text, label) in enumerate(texts)]
+    vectors = np.random.default_rng(0).normal(size=(len(messages), 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    offerings = Offerings(offering=vectors[:2], education=vectors[2:4])
+    none_split: list = [None] * len(messages)
+    held = held_out_predictions(messages, vectors, offerings, 16.0, none_split, none_split)
+    for writer in ("w0", "w1", "w2"):
+        mine = [i for i, m in enumerate(messages) if m.writer == writer]
+        others = [i for i, m in enumerate(messages) if m.writer != writer]
+        model = fit([messages[i] for i in others], vectors[others], offerings)
+        expected, _ = model.judge([messages[i].text for i in mine], vectors[mine], [messages[i].context for i in mine],
+                                  offerings, [None] * len(mine), [None] * len(mine))
+        np.testing.assert_allclose(held.probabilities[mine], expected)
