@@ -39,6 +39,9 @@ from bot.evaluation.stack import PROJECT_HOME, Stack, running_stack
 EVAL_DIR = PROJECT_HOME / "tests" / "eval"
 TEST_SET_DIR = EVAL_DIR / "intent_test"
 GENERAL_SET_DIR = EVAL_DIR / "general_requests"
+# The next frozen set, written blind ahead of need: never replayed until it replaces the one above
+# (docs/contributing.md), but already kept out of the training corpus (near_twins).
+NEXT_SET_DIR = EVAL_DIR / "next_test_set"
 DEV_SET = EVAL_DIR / "intent_dev_conversations.yml"
 RECORDED_HASH = re.compile(r"frozen test set SHA-256: `([0-9a-f]{64})`")
 URL = re.compile(r"https?://\S+")

@@ -51,10 +51,19 @@ def corpus_items(corpus_dir: Path = CORPUS_DIR) -> list[Item]:
 
 
 def test_texts() -> list[str]:
-    from bot.evaluation.intent_eval import GENERAL_SET_DIR, TEST_SET_DIR, load_conversations, load_general_requests
+    """The frozen test set's messages, and the next one's (written, not yet in use)."""
+    from bot.evaluation.intent_eval import (
+        GENERAL_SET_DIR,
+        NEXT_SET_DIR,
+        TEST_SET_DIR,
+        load_conversations,
+        load_general_requests,
+    )
 
-    conversations = load_conversations(sorted(TEST_SET_DIR.glob("*.yml")))
-    general = load_general_requests(sorted(GENERAL_SET_DIR.glob("*.yml")))
+    conversations, general = [], []
+    for root in (TEST_SET_DIR.parent, NEXT_SET_DIR):
+        conversations += load_conversations(sorted((root / TEST_SET_DIR.name).glob("*.yml")))
+        general += load_general_requests(sorted((root / GENERAL_SET_DIR.name).glob("*.yml")))
     return [turn for c in [*conversations, *general] for turn in c.turns]
 
 

@@ -33,3 +33,22 @@ def test_removal_edits_only_the_corpus_files_items(tmp_path: Path) -> None:
     remove([first])
     assert yaml.safe_load(path.read_text()) == [{"text": "b", "label": "clear"}]
     assert second.text == "b"
+
+
+def test_the_next_test_set_is_kept_out_of_the_corpus_too(tmp_path, monkeypatch) -> None:
+    import bot.evaluation.intent_eval as intent_eval
+    from bot.evaluation.near_twins import test_texts
+
+    (tmp_path / "intent_test").mkdir()
+    (tmp_path / "intent_test" / "t9-part-01.yml").write_text(
+        '- {id: t9-001, category: information, turns: ["our bakery newsletter gets no opens since june"], '
+        "clear_turns: [], decline_turn: null}\n", encoding="utf-8")
+    (tmp_path / "general_requests").mkdir()
+    (tmp_path / "general_requests" / "g9-part-01.yml").write_text(
+        "- {text: set an alarm for half six tomorrow, category: timers}\n", encoding="utf-8")
+    before = test_texts()
+    monkeypatch.setattr(intent_eval, "NEXT_SET_DIR", tmp_path)
+    after = test_texts()
+    assert len(after) == len(before) + 2
+    assert "our bakery newsletter gets no opens since june" in after
+    assert "set an alarm for half six tomorrow" in after
