@@ -46,6 +46,7 @@ def test_the_next_test_set_is_kept_out_of_the_corpus_too(tmp_path, monkeypatch) 
     (tmp_path / "general_requests").mkdir()
     (tmp_path / "general_requests" / "g9-part-01.yml").write_text(
         "- {text: set an alarm for half six tomorrow, category: timers}\n", encoding="utf-8")
+    monkeypatch.setattr(intent_eval, "NEXT_SET_DIR", tmp_path / "none written yet")
     before = test_texts()
     monkeypatch.setattr(intent_eval, "NEXT_SET_DIR", tmp_path)
     after = test_texts()
