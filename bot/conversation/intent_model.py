@@ -44,7 +44,7 @@ from bot.conversation.language import looks_english
 logger = logging.getLogger(__name__)
 # A margin above the highest held-out message without clear intent that must stay below the
 # threshold, so an unlucky near-twin does not sit exactly on it: in log-odds, because near 1
-# a fixed step in probability is a leap (0.974 + 0.02 would pass over a fifth of the buyers
+# a fixed step in probability is a leap (0.974 + 0.02 would pass over a sixth of the buyers
 # the held-out writers find), while 0.3 is about 0.02 where the threshold sat at 0.92.
 THRESHOLD_MARGIN = 0.3
 # The share of held-out messages without clear intent that may score above the threshold.
