@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
-from typing import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator, Optional
 
 
 @contextmanager
@@ -18,3 +19,14 @@ def serving(server: ThreadingHTTPServer) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: object, headers: Optional[dict[str, str]] = None) -> None:
+    """Answer `handler`'s request with `body` as JSON (and any extra `headers`)."""
+    encoded = json.dumps(body).encode()
+    handler.send_response(status)
+    for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(encoded)))
+    handler.end_headers()
+    handler.wfile.write(encoded)

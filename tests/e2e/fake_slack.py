@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator, Optional
 from urllib.parse import parse_qsl
 
-from tests.loopback import serving
+from tests.loopback import send_json, serving
 
 
 @dataclass
@@ -81,12 +81,7 @@ def running_fake_slack() -> Iterator[FakeSlack]:
                     answer["user"] = {"id": args.get("user"), "name": name.lower(), "profile": {"display_name": name}}
             with state.lock:
                 call["answer"] = answer  # what the app got back: a post's `ts`, for chat.delete
-            encoded = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(encoded)))
-            self.end_headers()
-            self.wfile.write(encoded)
+            send_json(self, 200, answer)
 
         def log_message(self, *args: object) -> None:
             pass

@@ -22,7 +22,7 @@ from bot.insights.demo_traffic import Pacer, demo_scripts, duration, estimate_se
 from bot.security.rate_limit import Limits
 from bot.settings import Settings, load_settings
 from tests.conftest import PROJECT_HOME
-from tests.loopback import serving
+from tests.loopback import send_json, serving
 
 Answer = Optional[tuple[int, dict[str, str], object]]  # status, headers, JSON body; None: let the limits decide
 
@@ -74,13 +74,7 @@ def fake_rest(limits: Limits, **options: object) -> Iterator[FakeRest]:
             self.reply(*state.answer(body["sender"], body["message"]))
 
         def reply(self, status: int, headers: dict[str, str], body: object) -> None:
-            encoded = json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in {"Content-Type": "application/json", **headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(encoded)))
-            self.end_headers()
-            self.wfile.write(encoded)
+            send_json(self, status, body, headers)
 
         def log_message(self, *args: object) -> None:
             pass
