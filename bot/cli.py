@@ -130,7 +130,7 @@ def cmd_intent_tune(args: argparse.Namespace, settings: Settings) -> int:
 
     tuning = tune()
     write_tuning(tuning)
-    print(f"{TUNING_FILE}: C={tuning.c}, threshold {tuning.threshold}, held-out recall {tuning.held_out_recall:.1%} "
+    print(f"{TUNING_FILE}: C={tuning.c}, thresholds {tuning.thresholds}, held-out recall {tuning.held_out_recall:.1%} "
           f"with {tuning.held_out_false_offers} false offers ({tuning.messages} messages, {tuning.writers} writers)")
     return 0
 

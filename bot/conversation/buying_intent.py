@@ -11,8 +11,9 @@ is far from a marketing agency's service pages, and near a computer shop's.
 The model learns four classes: `none`, `interest`, `clear` and `elsewhere` (buying something
 the company does not sell). `elsewhere` is reported as level `none` with `buys_elsewhere`
 set, so the visitor gets an honest answer about what the company does, and no offer.
-An offer needs the clear score at or above a threshold chosen on held-out writers' messages
-(at most 0.1 % of those without clear intent above it; docs/handoff.md says why not zero).
+An offer needs the clear score at or above the threshold chosen, for the context the message
+arrives in, on held-out writers' messages (at most 0.1 % of those without clear intent above
+it; docs/handoff.md says why not zero).
 No pattern decides anything; a typed `/intent{...}` payload carries no words, so it is never
 buying intent.
 
@@ -28,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Optional, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
 import yaml
@@ -41,7 +42,7 @@ from bot.knowledge.search import IntentLevel, PassageIndex
 CLASSES = ("none", "interest", "clear", "elsewhere")
 OFFERING_KINDS = frozenset({"service", "pricing"})
 # Bumped whenever the features change, so cached models are retrained.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 # The sentence embedding is unit length while a message's tf-idf rows are too; scaled so
 # the classifier weighs meaning about as much as wording (chosen by cross-validation).
 EMBEDDING_SCALE = 1.0
@@ -208,6 +209,11 @@ def _merged_prompt(context: DialogueContext) -> BotPrompt:
     return BotPrompt.ASK_SYMPTOMS if context.bot_prompt in _DISCOVERY else context.bot_prompt
 
 
+def context_key(context: DialogueContext) -> str:
+    """The context an offer threshold is chosen for: what the bot just asked, discovery as one."""
+    return _merged_prompt(context).value
+
+
 def _context_features(contexts: Sequence[DialogueContext], texts: Sequence[str]) -> NDArray[Any]:
     rows = np.zeros((len(contexts), len(_CONTEXTS) + 1 + len(CUES)), dtype=np.float32)
     for row, (context, text) in enumerate(zip(contexts, texts)):
@@ -224,17 +230,21 @@ class BuyingIntentModel:
     `classifier` tells the four classes apart; `veto` was fitted on clear requests against the
     hard negatives alone (`HARD_NEGATIVES`: sales words without buying, other purchases,
     hypotheticals, tricks...), where the first classifier's mistakes are. A message's clear
-    score is the lower of the two: an offer needs both to agree.
+    score is the lower of the two: an offer needs both to agree. It must reach the threshold
+    of the context the message arrives in (`thresholds`, by `context_key`; `threshold` where
+    none was chosen).
     """
 
     def __init__(
-        self, word_ngrams: Any, char_ngrams: Any, classifier: Any, veto: Any, threshold: float, fingerprint: str
+        self, word_ngrams: Any, char_ngrams: Any, classifier: Any, veto: Any, threshold: float, fingerprint: str,
+        thresholds: Optional[Mapping[str, float]] = None,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
         self.classifier = classifier
         self.veto = veto
         self.threshold = threshold
+        self.thresholds = dict(thresholds or {})
         self.fingerprint = fingerprint
         self._order = [list(classifier.classes_).index(name) for name in CLASSES]
         self._veto_clear = list(veto.classes_).index(True)
@@ -305,10 +315,14 @@ class BuyingIntentModel:
             evidence[i] = int(np.argmax(by_sentence[:, interest] + by_sentence[:, clear]))
         return judged, evidence
 
+    def threshold_for(self, context: DialogueContext) -> float:
+        return self.thresholds.get(context_key(context), self.threshold)
+
     def assess(
         self, text: str, context: DialogueContext, encoder: Encoder, offerings: Offerings
     ) -> IntentAssessment:
         """Assess one visitor message in its context."""
+        threshold = self.threshold_for(context)
         if is_payload(text) or not text.strip():
             return IntentAssessment(IntentLevel.NONE, None, 0.0, "typed intent payload: no words to go on")
         if not looks_english(text):
@@ -318,7 +332,7 @@ class BuyingIntentModel:
         judged, evidence = self.judge([text], vector, [context], offerings, [None])
         none, interest, clear, elsewhere = (float(v) for v in judged[0])
         unquoted = without_quotations(text)
-        if (len(parts) > 1 or unquoted is not None) and (clear >= self.threshold or interest + clear >= max(none, elsewhere)):
+        if (len(parts) > 1 or unquoted is not None) and (clear >= threshold or interest + clear >= max(none, elsewhere)):
             # Its sentences and its words without quotations only matter for an offer or for the
             # evidence: embedded only then.
             judged, evidence = self.judge(
@@ -327,8 +341,8 @@ class BuyingIntentModel:
             )
             none, interest, clear, elsewhere = (float(v) for v in judged[0])
         said = parts[evidence[0]]
-        if clear >= self.threshold:
-            return IntentAssessment(IntentLevel.CLEAR, said, clear, f"clear score {clear:.2f} >= {self.threshold:.2f}")
+        if clear >= threshold:
+            return IntentAssessment(IntentLevel.CLEAR, said, clear, f"clear score {clear:.2f} >= {threshold:.2f}")
         if elsewhere >= max(none, interest, clear):
             return IntentAssessment(IntentLevel.NONE, None, clear, f"buys elsewhere: P={elsewhere:.2f}",
                                     buys_elsewhere=True)
@@ -377,6 +391,7 @@ def fit(
     c: float = 16.0,
     fingerprint: str = "",
     balance_contexts: bool = True,
+    thresholds: Optional[Mapping[str, float]] = None,
 ) -> BuyingIntentModel:
     """Fit vectorisers and both classifiers on `examples` (their embeddings row for row in `vectors`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -394,7 +409,7 @@ def fit(
     hard = np.array([e.label == "clear" or e.category in HARD_NEGATIVES for e in examples])
     veto = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
     veto.fit(x[hard], [e.label == "clear" for e, h in zip(examples, hard) if h], sample_weight=weights[hard])
-    return BuyingIntentModel(word_ngrams, char_ngrams, classifier, veto, threshold, fingerprint)
+    return BuyingIntentModel(word_ngrams, char_ngrams, classifier, veto, threshold, fingerprint, thresholds)
 
 
 # ---------------------------------------------------------------------------- the corpus

@@ -17,7 +17,7 @@ or its training data; its SHA-256 is checked against the one recorded in docs/ha
 is meant to be run once per change and reported as it comes out: its mistakes are printed only
 with `--show-mistakes` (or `--verbose`), since a set whose mistakes were read must be retired.
 `--set dev` is the team's own 68 conversations, which tuned the old gate and are now development
-data. The model's held-out figures on its training corpus (leave one writer out) are printed first.
+data. The model's held-out figures on its training corpus (writers held out in groups) are printed first.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ GENERAL_SET_DIR = EVAL_DIR / "general_requests"
 NEXT_SET_DIR = EVAL_DIR / "next_test_set"
 DEV_SET = EVAL_DIR / "intent_dev_conversations.yml"
 RECORDED_HASH = re.compile(r"frozen test set SHA-256: `([0-9a-f]{64})`")
+WAITING_HASH = re.compile(r"its SHA-256 \(not the frozen\s+one\):\s+`([0-9a-f]{64})`")
 URL = re.compile(r"https?://\S+")
 VISITORS_IN_PARALLEL = 2
 
@@ -84,8 +85,13 @@ def frozen_files() -> list[Path]:
     return sorted(TEST_SET_DIR.glob("*.yml")) + sorted(GENERAL_SET_DIR.glob("*.yml"))
 
 
-def recorded_digest() -> Optional[str]:
-    match = RECORDED_HASH.search((PROJECT_HOME / "docs" / "handoff.md").read_text(encoding="utf-8"))
+def waiting_files() -> list[Path]:
+    return sorted((NEXT_SET_DIR / "intent_test").glob("*.yml")) + sorted((NEXT_SET_DIR / "general_requests").glob("*.yml"))
+
+
+def recorded_digest(pattern: re.Pattern[str] = RECORDED_HASH) -> Optional[str]:
+    """The SHA-256 docs/handoff.md records for the frozen set (or, with `WAITING_HASH`, the waiting one)."""
+    match = pattern.search((PROJECT_HOME / "docs" / "handoff.md").read_text(encoding="utf-8"))
     return match.group(1) if match else None
 
 
@@ -267,7 +273,7 @@ def held_out_report() -> None:
         return
     current = "for this corpus" if tuning.fingerprint == model_fingerprint() else "STALE: not for this corpus"
     print(f"tuning ({current}): {tuning.messages} messages by {tuning.writers} writers, C={tuning.c}; "
-          f"held out by writer, threshold {tuning.threshold} gives recall {tuning.held_out_recall:.1%} "
+          f"held out by writer, thresholds by context {tuning.thresholds} give recall {tuning.held_out_recall:.1%} "
           f"with {tuning.held_out_false_offers} false offers")
 
 

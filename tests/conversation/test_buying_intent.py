@@ -82,7 +82,7 @@ def test_clear_buying_intent_is_recognised_with_the_visitors_words(model, offeri
     assessment = assess(model, offerings, text)
     assert assessment.level is IntentLevel.CLEAR, assessment
     assert assessment.evidence and assessment.evidence in text
-    assert assessment.probability >= model.threshold
+    assert assessment.probability >= model.threshold_for(DialogueContext())
 
 
 @pytest.mark.parametrize("text", NOT_CLEAR)
@@ -205,6 +205,32 @@ def test_the_threshold_may_let_through_the_allowed_share_of_held_out_negatives()
     assert held.false_offers_at(held.clear_threshold(0.1)) == 1 and held.recall_at(held.clear_threshold(0.1)) == 1.0
 
 
+def test_each_context_gets_the_threshold_its_own_negatives_allow() -> None:
+    """A context whose negatives score high (answers to the offer that decline it while naming a
+    price) gets a higher threshold, without raising the others'."""
+    greeting, offer = DialogueContext(BotPrompt.GREETING), DialogueContext(BotPrompt.OFFER)
+    messages = [LabelledMessage("g-none", "none", greeting), LabelledMessage("g-clear", "clear", greeting),
+                LabelledMessage("o-none", "none", offer), LabelledMessage("o-clear", "clear", offer)]
+    p = np.zeros((4, 4))
+    p[:, 2] = [0.5, 0.8, 0.9, 0.95]
+    held = HeldOut(messages, p)
+    thresholds = held.clear_thresholds(0.0)
+    assert set(thresholds) == {"greeting", "offer"}
+    assert thresholds["greeting"] == pytest.approx(0.574, abs=1e-3) and thresholds["offer"] == pytest.approx(0.924, abs=1e-3)
+    assert held.false_offers_at(thresholds) == 0 and held.recall_at(thresholds) == 1.0
+    assert held.false_offers_at(held.clear_threshold(0.0)) == 0 and held.recall_at(held.clear_threshold(0.0)) == 0.5
+
+
+def test_a_model_judges_with_its_contexts_threshold() -> None:
+    from bot.conversation.buying_intent import BuyingIntentModel
+
+    model = BuyingIntentModel.__new__(BuyingIntentModel)
+    model.threshold, model.thresholds = 0.9, {"offer": 0.97, "ask_symptoms": 0.8}
+    assert model.threshold_for(DialogueContext(BotPrompt.OFFER)) == 0.97
+    assert model.threshold_for(DialogueContext(BotPrompt.ASK_TRIED)) == 0.8  # the discovery questions are one context
+    assert model.threshold_for(DialogueContext(BotPrompt.ANSWERED)) == 0.9
+
+
 def test_offerings_measure_closeness_to_service_pages() -> None:
     offerings = Offerings(offering=np.array([[1.0, 0.0]]), education=np.array([[0.0, 1.0]]))
     features = offerings.features(np.array([[0.8, 0.6]]))
@@ -217,6 +243,8 @@ def test_the_committed_tuning_is_for_this_corpus() -> None:
     tuning = read_tuning()
     assert tuning is not None and tuning.fingerprint == model_fingerprint()
     assert tuning.held_out_false_offers <= tuning.messages * MAX_FALSE_OFFER_RATE and 0.5 <= tuning.threshold < 1.0
+    assert {"greeting", "ask_symptoms", "showed_articles", "answered", "offer"} <= set(tuning.thresholds)
+    assert all(0.5 <= t < 1.0 for t in tuning.thresholds.values())
 
 
 def test_a_compound_message_is_only_as_clear_as_its_clearest_sentence(model, offerings) -> None:  # type: ignore[no-untyped-def]
@@ -230,6 +258,19 @@ def test_a_compound_message_is_only_as_clear_as_its_clearest_sentence(model, off
                                  offerings, [None, None])
     assert judged[0, 2] == pytest.approx(min(alone[0, 2], by_sentence[:, 2].max()))
     assert parts[evidence[0]] == "does your team do local seo for clinics?"
+
+
+def test_writers_are_dealt_into_folds_of_about_equal_size_each_writer_once() -> None:
+    from bot.conversation.intent_model import writer_folds
+
+    sizes = {"a": 900, "b": 800, "c": 700, "d": 300, "e": 250, "f": 200, "g": 150}
+    messages = [LabelledMessage("x", "none", writer=w) for w, n in sizes.items() for _ in range(n)]
+    folds = writer_folds(messages, 3)
+    assert sorted(w for fold in folds for w in fold) == sorted(sizes)
+    totals = sorted(sum(sizes[w] for w in fold) for fold in folds)
+    assert totals[-1] - totals[0] <= max(sizes.values()) // 2
+    assert folds == writer_folds(list(reversed(messages)), 3)
+    assert len(writer_folds(messages, 20)) == len(sizes)
 
 
 def test_held_out_predictions_judge_each_writer_by_a_model_fitted_on_the_others() -> None:
