@@ -96,7 +96,7 @@ class HeldOut:
     def clear_thresholds(self, max_false_offer_rate: float = MAX_FALSE_OFFER_RATE) -> dict[str, float]:
         """`clear_threshold` for each context the held-out messages are judged in, on its own
         messages: the false-offer rate then holds in every context, not only on average (one
-        threshold for all let 4 of the 285 held-out declines of an offer through, 1.4 %)."""
+        threshold for all let 5 of the 361 held-out declines of an offer through, 1.4 %)."""
         contexts = sorted({context_key(m.context) for m in self.messages if m.context.assessed})
         return {context: self.clear_threshold(max_false_offer_rate, context) for context in contexts}
 
