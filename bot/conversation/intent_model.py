@@ -58,9 +58,10 @@ MAX_FALSE_OFFER_RATE = 0.001
 # Never offer below this, whatever the held-out writers allow: a coin flip is not "clear".
 MIN_THRESHOLD = 0.5
 C_VALUES = (16.0, 32.0)
-# Writers held out together. One writer per fold (27 fits per value of C on 29,000 messages) took
-# over half an hour on two cores; eight groups take a quarter of that, and each fold still holds
-# out about an eighth of the corpus, by writers the model has never seen.
+# Writers held out together. One writer per fold took 14 minutes on two cores for twenty writers
+# and two values of C, and grows with writers times corpus size; eight groups take 11 minutes for
+# twenty-seven writers, and each fold still holds out an eighth of the corpus, by writers the model
+# has never seen.
 WRITER_FOLDS = 8
 TUNING_FILE = Path(__file__).resolve().parent / "intent_tuning.yml"
 
