@@ -104,7 +104,7 @@ class HeldOut:
     def _offered(self, thresholds: Thresholds) -> list[tuple[LabelledMessage, bool]]:
         p_clear = self.probabilities[:, CLASSES.index("clear")]
         return [
-            (m, p >= (thresholds if isinstance(thresholds, float) else thresholds[context_key(m.context)]))
+            (m, p >= (thresholds[context_key(m.context)] if isinstance(thresholds, Mapping) else thresholds))
             for p, m in zip(p_clear, self.messages) if m.context.assessed
         ]
 
@@ -246,8 +246,9 @@ def choose_c(messages: Sequence[LabelledMessage], vectors: NDArray[Any], offerin
     sentence_vectors, unquoted_vectors = embed_sentences(messages), embed_unquoted(messages)
     for c in C_VALUES:
         held = held_out_predictions(messages, vectors, offerings, c, sentence_vectors, unquoted_vectors)
-        recall = held.recall_at(held.clear_thresholds())
-        logger.info("C=%s: thresholds %s, held-out recall %.3f", c, held.clear_thresholds(), recall)
+        thresholds = held.clear_thresholds()
+        recall = held.recall_at(thresholds)
+        logger.info("C=%s: thresholds %s, held-out recall %.3f", c, thresholds, recall)
         if best is None or recall > best[1]:
             best = (c, recall, held)
     assert best is not None
@@ -282,7 +283,7 @@ class Tuning:
 
 
 def tune(corpus_dir: Path = CORPUS_DIR) -> Tuning:
-    """Choose C and the threshold on writers held out in groups (about 15 minutes on 2 cores)."""
+    """Choose C and the thresholds on writers held out in groups (about 11 minutes on 2 cores)."""
     messages = english_corpus(corpus_dir)
     vectors = embed(messages)
     c, held = choose_c(messages, vectors, training_offerings())

@@ -81,12 +81,17 @@ def set_digest(paths: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
+def set_files(root: Path = EVAL_DIR) -> list[Path]:
+    """A test set's files under `root`: its conversations, then its general requests."""
+    return sorted((root / TEST_SET_DIR.name).glob("*.yml")) + sorted((root / GENERAL_SET_DIR.name).glob("*.yml"))
+
+
 def frozen_files() -> list[Path]:
-    return sorted(TEST_SET_DIR.glob("*.yml")) + sorted(GENERAL_SET_DIR.glob("*.yml"))
+    return set_files(EVAL_DIR)
 
 
 def waiting_files() -> list[Path]:
-    return sorted((NEXT_SET_DIR / "intent_test").glob("*.yml")) + sorted((NEXT_SET_DIR / "general_requests").glob("*.yml"))
+    return set_files(NEXT_SET_DIR)
 
 
 def recorded_digest(pattern: re.Pattern[str] = RECORDED_HASH) -> Optional[str]:
