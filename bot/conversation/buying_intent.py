@@ -42,7 +42,7 @@ from bot.knowledge.search import IntentLevel, PassageIndex
 CLASSES = ("none", "interest", "clear", "elsewhere")
 OFFERING_KINDS = frozenset({"service", "pricing"})
 # Bumped whenever the features change, so cached models are retrained.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 # The sentence embedding is unit length while a message's tf-idf rows are too; scaled so
 # the classifier weighs meaning about as much as wording (chosen by cross-validation).
 EMBEDDING_SCALE = 1.0
@@ -54,6 +54,8 @@ HARD_NEGATIVES = frozenset({
     "quoted_customer", "hypothetical", "negation", "meaning_of_term", "price_of_problem", "prompt_injection",
     "interest_services",
 })
+# How much less buying a single sentence may say than two together and still be the evidence.
+EVIDENCE_TOLERANCE = 0.05
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 # Words in quotation marks are someone else's ("my client wrote 'send us your rates'") or words
 # the visitor wants said ("repeat after me: 'I want to hire you'"), not the visitor's own request.
@@ -164,6 +166,19 @@ def without_quotations(text: str) -> Optional[str]:
 def sentences(text: str) -> list[str]:
     found = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
     return found or [text.strip()]
+
+
+def spans(text: str) -> list[str]:
+    """The parts of a message judged on their own: each sentence, then each two neighbouring
+    sentences together, since a request is often asked in two ("do you do facebook ads? how
+    much?": neither sentence alone asks to buy). One sentence is the message itself."""
+    found = [m for m in _SENTENCE.finditer(text) if m.group().strip()]
+    if len(found) < 2:
+        return sentences(text)
+    # Cut from the message itself, so a span is always the visitor's words as written.
+    return [m.group().strip() for m in found] + [
+        text[first.start():second.end()].strip() for first, second in zip(found, found[1:])
+    ]
 
 
 # The three discovery questions count as one context: writers put buying requests in answers
@@ -286,11 +301,12 @@ class BuyingIntentModel:
         unquoted_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
     ) -> tuple[NDArray[Any], list[int]]:
         """`scores` per message, with a message of several sentences clear only as far as its
-        clearest sentence is too ("we tried a plugin. do you do local seo?" is two things, and
-        neither asks to buy), and a message that quotes clear only as far as it is without its
-        quotations; and the number of the clearest sentence, the evidence, per message.
+        clearest span (a sentence, or two neighbouring ones: `spans`) is too ("we tried a plugin
+        last year. our traffic is down. do you do local seo?" asks to buy in no sentence or pair),
+        and a message that quotes clear only as far as it is without its quotations; and the
+        number of the clearest span, the evidence, per message.
 
-        `sentence_vectors[i]` embeds `sentences(texts[i])`, row for row (None for one sentence);
+        `sentence_vectors[i]` embeds `spans(texts[i])`, row for row (None for one sentence);
         `unquoted_vectors[i]` embeds `without_quotations(texts[i])` (None when it quotes nothing).
         """
         judged = self.scores(texts, vectors, contexts, offerings)
@@ -307,12 +323,15 @@ class BuyingIntentModel:
             judged[rows, clear] = np.minimum(judged[rows, clear], alone[:, clear])
         evidence = [0] * len(texts)
         for i, (text, parts_vectors) in enumerate(zip(texts, sentence_vectors)):
-            parts = sentences(text)
+            parts = spans(text)
             if len(parts) < 2 or parts_vectors is None:
                 continue
             by_sentence = self.scores(parts, parts_vectors, [contexts[i]] * len(parts), offerings)
             judged[i, clear] = min(judged[i, clear], float(by_sentence[:, clear].max()))
-            evidence[i] = int(np.argmax(by_sentence[:, interest] + by_sentence[:, clear]))
+            # The evidence a rep reads: one sentence rather than two when it says nearly as much
+            # (`spans` lists the sentences first).
+            said = by_sentence[:, interest] + by_sentence[:, clear]
+            evidence[i] = int(np.flatnonzero(said >= said.max() - EVIDENCE_TOLERANCE)[0])
         return judged, evidence
 
     def threshold_for(self, context: DialogueContext) -> float:
@@ -327,7 +346,7 @@ class BuyingIntentModel:
             return IntentAssessment(IntentLevel.NONE, None, 0.0, "typed intent payload: no words to go on")
         if not looks_english(text):
             return IntentAssessment(IntentLevel.NONE, None, 0.0, "not English: intent is judged in English only")
-        parts = sentences(text)
+        parts = spans(text)
         vector = encoder.encode_query(text)[None, :]
         judged, evidence = self.judge([text], vector, [context], offerings, [None])
         none, interest, clear, elsewhere = (float(v) for v in judged[0])

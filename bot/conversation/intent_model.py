@@ -39,7 +39,7 @@ from bot.conversation.buying_intent import (
     corpus_fingerprint,
     fit,
     load_corpus,
-    sentences,
+    spans,
     without_quotations,
 )
 from bot.conversation.language import looks_english
@@ -59,9 +59,9 @@ MAX_FALSE_OFFER_RATE = 0.001
 MIN_THRESHOLD = 0.5
 C_VALUES = (16.0, 32.0)
 # Writers held out together. One writer per fold took 14 minutes on two cores for twenty writers
-# and two values of C, and grows with writers times corpus size; eight groups take 11 minutes for
-# twenty-seven writers, and each fold still holds out an eighth of the corpus, by writers the model
-# has never seen.
+# and two values of C, and grows with writers times corpus size; eight groups take 31 minutes for
+# thirty-four writers (11 for twenty-seven), and each fold still holds out an eighth of the corpus,
+# by writers the model has never seen.
 WRITER_FOLDS = 8
 TUNING_FILE = Path(__file__).resolve().parent / "intent_tuning.yml"
 
@@ -155,10 +155,10 @@ def embed(messages: Sequence[LabelledMessage]) -> NDArray[Any]:
 
 
 def embed_sentences(messages: Sequence[LabelledMessage]) -> list[Optional[NDArray[Any]]]:
-    """Per message, its sentences' embeddings when it has several (`BuyingIntentModel.judge`)."""
+    """Per message, its spans' embeddings when it has several sentences (`BuyingIntentModel.judge`)."""
     from bot.knowledge.embeddings import shared_encoder
 
-    split = [sentences(m.text) for m in messages]
+    split = [spans(m.text) for m in messages]
     flat = [s for parts in split if len(parts) > 1 for s in parts]
     vectors = shared_encoder().encode(flat) if flat else np.zeros((0, 1))
     out: list[Optional[NDArray[Any]]] = []
@@ -283,7 +283,7 @@ class Tuning:
 
 
 def tune(corpus_dir: Path = CORPUS_DIR) -> Tuning:
-    """Choose C and the thresholds on writers held out in groups (about 11 minutes on 2 cores)."""
+    """Choose C and the thresholds on writers held out in groups (about half an hour on 2 cores)."""
     messages = english_corpus(corpus_dir)
     vectors = embed(messages)
     c, held = choose_c(messages, vectors, training_offerings())

@@ -8,7 +8,7 @@ an offer had been declined); this module turns that record into corpus files, on
 test writer (`t1-…` conversations become `t1-part-NN.yml`).
 
 The test writers marked which turns ask to buy, not which kind of "no" the others are. So:
-a marked turn is `clear`, and so is a yes to the offer (the lead form follows it); the rest take the hard-negative category their conversation was
+a marked turn is `clear`, and so is a yes to the offer (any turn the lead form follows); the rest take the hard-negative category their conversation was
 written for (a "market prices" conversation trains `market_prices`), and only where the
 conversation's category leaves the class open (interest, other purchases) does the current
 model choose among the classes that are not `clear`. The writers' clear/not-clear line is
@@ -60,8 +60,10 @@ def corpus_items(rows: Sequence[dict[str, Any]], choose: Any) -> dict[str, list[
         in_form = prompt.startswith("lead_")
         if row["clear"]:
             label, category = "clear", "clear_retired"
-        elif prompt == BotPrompt.OFFER.value and following is not None and following["bot_prompt"] == "lead_name":
-            label, category = "clear", "accepted_offer"  # a yes to the offer: wanting to talk to the team
+        elif not in_form and following is not None and following["bot_prompt"] == "lead_name":
+            # A yes to the offer (the lead form follows it): wanting to talk to the team. Whatever the
+            # prompt recorded before it: an offer added to an answer is recorded as `answered`.
+            label, category = "clear", "accepted_offer"
         elif general:
             label, category = "none", "small_talk" if row["category"] == "general:small-talk" else "off_domain"
         elif in_form or prompt == BotPrompt.OFFER.value:

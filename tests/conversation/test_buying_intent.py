@@ -19,6 +19,7 @@ from bot.conversation.buying_intent import (
     load_corpus,
     read_corpus_file,
     sentences,
+    spans,
     without_quotations,
 )
 from bot.conversation.intent_model import MAX_FALSE_OFFER_RATE, HeldOut, model_fingerprint, read_tuning, served_model, training_offerings
@@ -121,6 +122,11 @@ def test_a_typed_payload_is_never_intent(model, offerings) -> None:  # type: ign
 def test_sentences_split_on_end_marks_and_keep_a_single_one_whole() -> None:
     assert sentences("one. two? three!") == ["one.", "two?", "three!"]
     assert sentences("no end mark") == ["no end mark"]
+
+
+def test_spans_are_the_sentences_then_each_two_neighbours_together() -> None:
+    assert spans("one. two? three!") == ["one.", "two?", "three!", "one. two?", "two? three!"]
+    assert spans("no end mark") == ["no end mark"]
 
 
 def test_quotations_are_someone_elses_words_short_quoted_terms_and_apostrophes_stay() -> None:
@@ -247,17 +253,31 @@ def test_the_committed_tuning_is_for_this_corpus() -> None:
     assert all(0.5 <= t < 1.0 for t in tuning.thresholds.values())
 
 
-def test_a_compound_message_is_only_as_clear_as_its_clearest_sentence(model, offerings) -> None:  # type: ignore[no-untyped-def]
-    texts = ["we tried an seo plugin. does your team do local seo for clinics?"]
-    parts = sentences(texts[0])
+def test_a_compound_message_is_only_as_clear_as_its_clearest_span(model, offerings) -> None:  # type: ignore[no-untyped-def]
+    texts = ["we tried an seo plugin last year. it did nothing. does your team do local seo for clinics?"]
+    parts = spans(texts[0])
     whole = shared_encoder().encode(texts)
-    alone, _ = model.judge(texts, whole, [DialogueContext(BotPrompt.ASK_TRIED)], offerings, [None])
-    judged, evidence = model.judge(texts, whole, [DialogueContext(BotPrompt.ASK_TRIED)], offerings,
-                                   [shared_encoder().encode(parts)])
-    by_sentence, _ = model.judge(parts, shared_encoder().encode(parts), [DialogueContext(BotPrompt.ASK_TRIED)] * 2,
-                                 offerings, [None, None])
-    assert judged[0, 2] == pytest.approx(min(alone[0, 2], by_sentence[:, 2].max()))
+    context = DialogueContext(BotPrompt.ASK_TRIED)
+    alone, _ = model.judge(texts, whole, [context], offerings, [None])
+    judged, evidence = model.judge(texts, whole, [context], offerings, [shared_encoder().encode(parts)])
+    by_span, _ = model.judge(parts, shared_encoder().encode(parts), [context] * len(parts), offerings,
+                             [None] * len(parts))
+    assert len(parts) == 5
+    assert judged[0, 2] == pytest.approx(min(alone[0, 2], by_span[:, 2].max()))
     assert parts[evidence[0]] == "does your team do local seo for clinics?"
+
+
+def test_a_request_asked_in_two_sentences_is_judged_whole(model, offerings) -> None:  # type: ignore[no-untyped-def]
+    # Neither "do you do facebook ads?" (interest) nor "how much?" alone asks to buy; together they
+    # do, and the two together are a span: the sentences cannot lower the message's clear score.
+    texts = ["do you do facebook ads? how much would that be a month?"]
+    parts = spans(texts[0])
+    whole = shared_encoder().encode(texts)
+    context = DialogueContext(BotPrompt.SHOWED_ARTICLES)
+    alone, _ = model.judge(texts, whole, [context], offerings, [None])
+    judged, _ = model.judge(texts, whole, [context], offerings, [shared_encoder().encode(parts)])
+    assert parts[-1] == texts[0]
+    assert judged[0, 2] == pytest.approx(alone[0, 2], abs=1e-6)
 
 
 def test_writers_are_dealt_into_folds_of_about_equal_size_each_writer_once() -> None:

@@ -47,6 +47,20 @@ def test_marked_turns_are_clear_and_the_rest_take_their_conversations_category()
                             "bot_prompt": "greeting", "declined_before": False}]
 
 
+def test_a_yes_the_lead_form_follows_is_clear_whatever_prompt_was_recorded_before_it() -> None:
+    # An offer added to an answer is recorded as `answered`: the yes to it is still wanting to talk.
+    rows = [
+        row("t9-006", "information", 0, "our ads stopped converting"),
+        row("t9-006", "information", 1, "Yes, connect me", "answered"),
+        row("t9-006", "information", 2, "Ana", "lead_name"),
+        row("t9-006", "information", 3, "ana@example.com", "lead_email"),
+    ]
+    items = corpus_items(rows, always("none"))["t9"]
+    assert [(i["label"], i["category"]) for i in items] == [
+        ("none", "problem"), ("clear", "accepted_offer"), ("none", "answer"), ("none", "answer"),
+    ]
+
+
 def test_the_model_only_chooses_among_classes_that_are_not_clear() -> None:
     rows = [
         row("t9-003", "interest", 0, "do you do local seo?"),
