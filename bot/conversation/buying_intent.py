@@ -297,7 +297,7 @@ class BuyingIntentModel:
         vectors: NDArray[Any],
         contexts: Sequence[DialogueContext],
         offerings: Offerings,
-        sentence_vectors: Sequence[Optional[NDArray[Any]]],
+        span_vectors: Sequence[Optional[NDArray[Any]]],
         unquoted_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
     ) -> tuple[NDArray[Any], list[int]]:
         """`scores` per message, with a message of several sentences clear only as far as its
@@ -306,7 +306,7 @@ class BuyingIntentModel:
         and a message that quotes clear only as far as it is without its quotations; and the
         number of the clearest span, the evidence, per message.
 
-        `sentence_vectors[i]` embeds `spans(texts[i])`, row for row (None for one sentence);
+        `span_vectors[i]` embeds `spans(texts[i])`, row for row (None for one sentence);
         `unquoted_vectors[i]` embeds `without_quotations(texts[i])` (None when it quotes nothing).
         """
         judged = self.scores(texts, vectors, contexts, offerings)
@@ -322,15 +322,15 @@ class BuyingIntentModel:
             alone = self.scores(unquoted_texts, np.vstack(vectors_of_unquoted), [contexts[i] for i in rows], offerings)
             judged[rows, clear] = np.minimum(judged[rows, clear], alone[:, clear])
         evidence = [0] * len(texts)
-        for i, (text, parts_vectors) in enumerate(zip(texts, sentence_vectors)):
+        for i, (text, parts_vectors) in enumerate(zip(texts, span_vectors)):
             parts = spans(text)
             if len(parts) < 2 or parts_vectors is None:
                 continue
-            by_sentence = self.scores(parts, parts_vectors, [contexts[i]] * len(parts), offerings)
-            judged[i, clear] = min(judged[i, clear], float(by_sentence[:, clear].max()))
+            by_span = self.scores(parts, parts_vectors, [contexts[i]] * len(parts), offerings)
+            judged[i, clear] = min(judged[i, clear], float(by_span[:, clear].max()))
             # The evidence a rep reads: one sentence rather than two when it says nearly as much
             # (`spans` lists the sentences first).
-            said = by_sentence[:, interest] + by_sentence[:, clear]
+            said = by_span[:, interest] + by_span[:, clear]
             evidence[i] = int(np.flatnonzero(said >= said.max() - EVIDENCE_TOLERANCE)[0])
         return judged, evidence
 

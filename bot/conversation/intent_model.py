@@ -154,7 +154,7 @@ def embed(messages: Sequence[LabelledMessage]) -> NDArray[Any]:
     return shared_encoder().encode([m.text for m in messages])
 
 
-def embed_sentences(messages: Sequence[LabelledMessage]) -> list[Optional[NDArray[Any]]]:
+def embed_spans(messages: Sequence[LabelledMessage]) -> list[Optional[NDArray[Any]]]:
     """Per message, its spans' embeddings when it has several sentences (`BuyingIntentModel.judge`)."""
     from bot.knowledge.embeddings import shared_encoder
 
@@ -199,7 +199,7 @@ def _fold(
     vectors: NDArray[Any],
     offerings: Offerings,
     c: float,
-    sentence_vectors: Sequence[Optional[NDArray[Any]]],
+    span_vectors: Sequence[Optional[NDArray[Any]]],
     unquoted_vectors: Sequence[Optional[NDArray[Any]]],
     writers: frozenset[str],
 ) -> tuple[list[int], NDArray[Any]]:
@@ -209,7 +209,7 @@ def _fold(
     model = fit([messages[i] for i in train], vectors[train], offerings, c=c)
     probabilities, _ = model.judge(
         [messages[i].text for i in test], vectors[test], [messages[i].context for i in test], offerings,
-        [sentence_vectors[i] for i in test], [unquoted_vectors[i] for i in test],
+        [span_vectors[i] for i in test], [unquoted_vectors[i] for i in test],
     )
     return test, probabilities
 
@@ -219,7 +219,7 @@ def held_out_predictions(
     vectors: NDArray[Any],
     offerings: Offerings,
     c: float,
-    sentence_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
+    span_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
     unquoted_vectors: Optional[Sequence[Optional[NDArray[Any]]]] = None,
     folds: int = WRITER_FOLDS,
 ) -> HeldOut:
@@ -227,12 +227,12 @@ def held_out_predictions(
     per core: a fit is single-threaded)."""
     from joblib import Parallel, delayed
 
-    sentence_vectors = sentence_vectors if sentence_vectors is not None else embed_sentences(messages)
+    span_vectors = span_vectors if span_vectors is not None else embed_spans(messages)
     unquoted_vectors = unquoted_vectors if unquoted_vectors is not None else embed_unquoted(messages)
     probabilities = np.zeros((len(messages), len(CLASSES)))
     groups = writer_folds(messages, folds)
     predicted_folds = Parallel(n_jobs=min(len(groups), os.cpu_count() or 1))(
-        delayed(_fold)(messages, vectors, offerings, c, sentence_vectors, unquoted_vectors, writers)
+        delayed(_fold)(messages, vectors, offerings, c, span_vectors, unquoted_vectors, writers)
         for writers in groups
     )
     for test, predicted in predicted_folds:
@@ -243,9 +243,9 @@ def held_out_predictions(
 def choose_c(messages: Sequence[LabelledMessage], vectors: NDArray[Any], offerings: Offerings) -> tuple[float, HeldOut]:
     """The regularisation whose held-out recall is best at its own thresholds."""
     best: Optional[tuple[float, float, HeldOut]] = None
-    sentence_vectors, unquoted_vectors = embed_sentences(messages), embed_unquoted(messages)
+    span_vectors, unquoted_vectors = embed_spans(messages), embed_unquoted(messages)
     for c in C_VALUES:
-        held = held_out_predictions(messages, vectors, offerings, c, sentence_vectors, unquoted_vectors)
+        held = held_out_predictions(messages, vectors, offerings, c, span_vectors, unquoted_vectors)
         thresholds = held.clear_thresholds()
         recall = held.recall_at(thresholds)
         logger.info("C=%s: thresholds %s, held-out recall %.3f", c, thresholds, recall)
