@@ -253,13 +253,20 @@ def test_the_committed_tuning_is_for_this_corpus() -> None:
     assert all(0.5 <= t < 1.0 for t in tuning.thresholds.values())
 
 
+def judged_whole_and_by_spans(model, offerings, text: str, context: DialogueContext):  # type: ignore[no-untyped-def]
+    """`text`'s spans, its judgement as one text, and with its spans (and their evidence)."""
+    parts = spans(text)
+    whole = shared_encoder().encode([text])
+    alone, _ = model.judge([text], whole, [context], offerings, [None])
+    judged, evidence = model.judge([text], whole, [context], offerings, [shared_encoder().encode(parts)])
+    return parts, alone, judged, evidence
+
+
 def test_a_compound_message_is_only_as_clear_as_its_clearest_span(model, offerings) -> None:  # type: ignore[no-untyped-def]
-    texts = ["we tried an seo plugin last year. it did nothing. does your team do local seo for clinics?"]
-    parts = spans(texts[0])
-    whole = shared_encoder().encode(texts)
     context = DialogueContext(BotPrompt.ASK_TRIED)
-    alone, _ = model.judge(texts, whole, [context], offerings, [None])
-    judged, evidence = model.judge(texts, whole, [context], offerings, [shared_encoder().encode(parts)])
+    parts, alone, judged, evidence = judged_whole_and_by_spans(
+        model, offerings, "we tried an seo plugin last year. it did nothing. does your team do local seo for clinics?",
+        context)
     by_span, _ = model.judge(parts, shared_encoder().encode(parts), [context] * len(parts), offerings,
                              [None] * len(parts))
     assert len(parts) == 5
@@ -270,13 +277,9 @@ def test_a_compound_message_is_only_as_clear_as_its_clearest_span(model, offerin
 def test_a_request_asked_in_two_sentences_is_judged_whole(model, offerings) -> None:  # type: ignore[no-untyped-def]
     # Neither "do you do facebook ads?" (interest) nor "how much?" alone asks to buy; together they
     # do, and the two together are a span: the sentences cannot lower the message's clear score.
-    texts = ["do you do facebook ads? how much would that be a month?"]
-    parts = spans(texts[0])
-    whole = shared_encoder().encode(texts)
-    context = DialogueContext(BotPrompt.SHOWED_ARTICLES)
-    alone, _ = model.judge(texts, whole, [context], offerings, [None])
-    judged, _ = model.judge(texts, whole, [context], offerings, [shared_encoder().encode(parts)])
-    assert parts[-1] == texts[0]
+    text = "do you do facebook ads? how much would that be a month?"
+    parts, alone, judged, _ = judged_whole_and_by_spans(model, offerings, text, DialogueContext(BotPrompt.SHOWED_ARTICLES))
+    assert parts[-1] == text
     assert judged[0, 2] == pytest.approx(alone[0, 2], abs=1e-6)
 
 
