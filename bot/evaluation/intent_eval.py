@@ -42,9 +42,12 @@ GENERAL_SET_DIR = EVAL_DIR / "general_requests"
 # The next frozen set, written blind ahead of need: never replayed until it replaces the one above
 # (docs/contributing.md), but already kept out of the training corpus (near_twins).
 NEXT_SET_DIR = EVAL_DIR / "next_test_set"
+# The one after it, written blind as well: it moves into NEXT_SET_DIR when that set is frozen.
+LATER_SET_DIR = EVAL_DIR / "later_test_set"
 DEV_SET = EVAL_DIR / "intent_dev_conversations.yml"
 RECORDED_HASH = re.compile(r"frozen test set SHA-256: `([0-9a-f]{64})`")
 WAITING_HASH = re.compile(r"its SHA-256 \(not the frozen\s+one\):\s+`([0-9a-f]{64})`")
+LATER_HASH = re.compile(r"the set after it, SHA-256:\s+`([0-9a-f]{64})`")
 URL = re.compile(r"https?://\S+")
 VISITORS_IN_PARALLEL = 2
 
@@ -90,12 +93,13 @@ def frozen_files() -> list[Path]:
     return set_files(EVAL_DIR)
 
 
-def waiting_files() -> list[Path]:
-    return set_files(NEXT_SET_DIR)
+def waiting_files(root: Path = NEXT_SET_DIR) -> list[Path]:
+    return set_files(root)
 
 
 def recorded_digest(pattern: re.Pattern[str] = RECORDED_HASH) -> Optional[str]:
-    """The SHA-256 docs/handoff.md records for the frozen set (or, with `WAITING_HASH`, the waiting one)."""
+    """The SHA-256 docs/handoff.md records for the frozen set (or, with `WAITING_HASH` or `LATER_HASH`,
+    a waiting one)."""
     match = pattern.search((PROJECT_HOME / "docs" / "handoff.md").read_text(encoding="utf-8"))
     return match.group(1) if match else None
 

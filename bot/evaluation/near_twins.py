@@ -27,6 +27,7 @@ from bot.conversation.buying_intent import CORPUS_DIR
 
 COSINE = 0.95
 MIN_WORDS = 4
+_BLOCK = 2048
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -51,9 +52,10 @@ def corpus_items(corpus_dir: Path = CORPUS_DIR) -> list[Item]:
 
 
 def test_texts() -> list[str]:
-    """The frozen test set's messages, and the next one's (written, not yet in use)."""
+    """The frozen test set's messages, and the waiting ones' (written, not yet in use)."""
     from bot.evaluation.intent_eval import (
         GENERAL_SET_DIR,
+        LATER_SET_DIR,
         NEXT_SET_DIR,
         TEST_SET_DIR,
         load_conversations,
@@ -61,7 +63,7 @@ def test_texts() -> list[str]:
     )
 
     conversations, general = [], []
-    for root in (TEST_SET_DIR.parent, NEXT_SET_DIR):
+    for root in (TEST_SET_DIR.parent, NEXT_SET_DIR, LATER_SET_DIR):
         conversations += load_conversations(sorted((root / TEST_SET_DIR.name).glob("*.yml")))
         general += load_general_requests(sorted((root / GENERAL_SET_DIR.name).glob("*.yml")))
     return [turn for c in [*conversations, *general] for turn in c.turns]
@@ -84,13 +86,16 @@ def twins(items: Sequence[Item], vectors: NDArray[Any], tests: Sequence[str], te
         if key in first_seen and writers[first_seen[key]] != item.writer and len(key.split()) >= MIN_WORDS:
             removed.add(n)
         first_seen.setdefault(key, n)
-    similarity = vectors @ vectors.T
-    for n in range(len(items)):
-        if n in removed or not long_item[n]:
-            continue
-        earlier = np.where((similarity[n, :n] >= COSINE) & long_item[:n])[0]
-        if any(writers[e] != writers[n] and e not in removed for e in earlier):
-            removed.add(n)
+    # Row blocks of the similarity matrix: the whole of it for forty thousand messages is 6 GB,
+    # and a product that size crashed the BLAS.
+    for start in range(0, len(items), _BLOCK):
+        similarity = vectors[start : start + _BLOCK] @ vectors[: start + _BLOCK].T
+        for n in range(start, min(start + _BLOCK, len(items))):
+            if n in removed or not long_item[n]:
+                continue
+            earlier = np.where((similarity[n - start, :n] >= COSINE) & long_item[:n])[0]
+            if any(writers[e] != writers[n] and e not in removed for e in earlier):
+                removed.add(n)
     return [items[n] for n in sorted(removed)]
 
 

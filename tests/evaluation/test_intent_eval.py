@@ -3,18 +3,31 @@
 
 from __future__ import annotations
 
-from bot.evaluation.intent_eval import WAITING_HASH, frozen_files, recorded_digest, set_digest, waiting_files
+import pytest
+
+from bot.evaluation.intent_eval import (
+    LATER_HASH,
+    LATER_SET_DIR,
+    NEXT_SET_DIR,
+    WAITING_HASH,
+    frozen_files,
+    recorded_digest,
+    set_digest,
+    waiting_files,
+)
 
 
 def test_the_frozen_test_set_is_the_one_recorded() -> None:
     assert frozen_files() and set_digest(frozen_files()) == recorded_digest()
 
 
-def test_the_waiting_test_set_is_the_one_recorded() -> None:
-    if not waiting_files():  # none written yet: docs/handoff.md records none either
-        assert recorded_digest(WAITING_HASH) is None
+@pytest.mark.parametrize(("root", "pattern"), [(NEXT_SET_DIR, WAITING_HASH), (LATER_SET_DIR, LATER_HASH)],
+                         ids=["next", "later"])
+def test_each_waiting_test_set_is_the_one_recorded(root, pattern) -> None:  # type: ignore[no-untyped-def]
+    if not waiting_files(root):  # none written yet: docs/handoff.md records none either
+        assert recorded_digest(pattern) is None
         return
-    assert set_digest(waiting_files()) == recorded_digest(WAITING_HASH)
+    assert set_digest(waiting_files(root)) == recorded_digest(pattern)
 
 
 def test_the_digest_covers_names_and_contents(tmp_path) -> None:  # type: ignore[no-untyped-def]

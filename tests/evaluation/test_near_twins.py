@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from bot.evaluation.near_twins import Item, corpus_items, remove, twins
@@ -26,6 +27,18 @@ def test_twins_of_a_test_message_or_of_an_earlier_writer_are_found_short_common_
     assert [(i.writer, i.number) for i in found] == [("w2", 0), ("w2", 1), ("w3", 0)]
 
 
+def test_twins_across_blocks_of_the_similarity_matrix_are_found_as_within_one(monkeypatch) -> None:
+    import bot.evaluation.near_twins as near_twins
+
+    items = [Item(Path(f"w{n % 3}-part-01.yml"), n, f"message number {n} of the corpus", f"w{n % 3}") for n in range(7)]
+    vectors = unit([1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0.01], [1, 0.01, 0], [0, 0.01, 1], [0, 1, 0])
+    whole = twins(items, vectors, [], np.zeros((0, 3)))
+    monkeypatch.setattr(near_twins, "_BLOCK", 2)
+    assert twins(items, vectors, [], np.zeros((0, 3))) == whole
+    # 3 and 6 (w0) twin 1 (w1), 4 (w1) twins 0 (w0); 5 twins only 2, by its own writer (w2).
+    assert [i.number for i in whole] == [3, 4, 6]
+
+
 def test_removal_edits_only_the_corpus_files_items(tmp_path: Path) -> None:
     path = tmp_path / "w1-part-01.yml"
     path.write_text(yaml.safe_dump([{"text": "a", "label": "none"}, {"text": "b", "label": "clear"}]))
@@ -35,7 +48,8 @@ def test_removal_edits_only_the_corpus_files_items(tmp_path: Path) -> None:
     assert second.text == "b"
 
 
-def test_the_next_test_set_is_kept_out_of_the_corpus_too(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("waiting", ["NEXT_SET_DIR", "LATER_SET_DIR"])
+def test_each_waiting_test_set_is_kept_out_of_the_corpus_too(waiting, tmp_path, monkeypatch) -> None:
     import bot.evaluation.intent_eval as intent_eval
     from bot.evaluation.near_twins import test_texts
 
@@ -46,9 +60,9 @@ def test_the_next_test_set_is_kept_out_of_the_corpus_too(tmp_path, monkeypatch) 
     (tmp_path / "general_requests").mkdir()
     (tmp_path / "general_requests" / "g9-part-01.yml").write_text(
         "- {text: set an alarm for half six tomorrow, category: timers}\n", encoding="utf-8")
-    monkeypatch.setattr(intent_eval, "NEXT_SET_DIR", tmp_path / "none written yet")
+    monkeypatch.setattr(intent_eval, waiting, tmp_path / "none written yet")
     before = test_texts()
-    monkeypatch.setattr(intent_eval, "NEXT_SET_DIR", tmp_path)
+    monkeypatch.setattr(intent_eval, waiting, tmp_path)
     after = test_texts()
     assert len(after) == len(before) + 2
     assert "our bakery newsletter gets no opens since june" in after
