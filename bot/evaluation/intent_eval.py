@@ -48,6 +48,9 @@ DEV_SET = EVAL_DIR / "intent_dev_conversations.yml"
 RECORDED_HASH = re.compile(r"frozen test set SHA-256: `([0-9a-f]{64})`")
 WAITING_HASH = re.compile(r"its SHA-256 \(not the frozen\s+one\):\s+`([0-9a-f]{64})`")
 LATER_HASH = re.compile(r"the set after it, SHA-256:\s+`([0-9a-f]{64})`")
+# The sets written blind ahead of need, in the order they will be frozen, each with the pattern of the
+# docs/handoff.md line that records its SHA-256.
+WAITING_SETS = ((NEXT_SET_DIR, WAITING_HASH), (LATER_SET_DIR, LATER_HASH))
 URL = re.compile(r"https?://\S+")
 VISITORS_IN_PARALLEL = 2
 
@@ -91,10 +94,6 @@ def set_files(root: Path = EVAL_DIR) -> list[Path]:
 
 def frozen_files() -> list[Path]:
     return set_files(EVAL_DIR)
-
-
-def waiting_files(root: Path = NEXT_SET_DIR) -> list[Path]:
-    return set_files(root)
 
 
 def recorded_digest(pattern: re.Pattern[str] = RECORDED_HASH) -> Optional[str]:

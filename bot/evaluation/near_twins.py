@@ -55,15 +55,14 @@ def test_texts() -> list[str]:
     """The frozen test set's messages, and the waiting ones' (written, not yet in use)."""
     from bot.evaluation.intent_eval import (
         GENERAL_SET_DIR,
-        LATER_SET_DIR,
-        NEXT_SET_DIR,
         TEST_SET_DIR,
+        WAITING_SETS,
         load_conversations,
         load_general_requests,
     )
 
     conversations, general = [], []
-    for root in (TEST_SET_DIR.parent, NEXT_SET_DIR, LATER_SET_DIR):
+    for root in (TEST_SET_DIR.parent, *(waiting for waiting, _ in WAITING_SETS)):
         conversations += load_conversations(sorted((root / TEST_SET_DIR.name).glob("*.yml")))
         general += load_general_requests(sorted((root / GENERAL_SET_DIR.name).glob("*.yml")))
     return [turn for c in [*conversations, *general] for turn in c.turns]

@@ -3,31 +3,24 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from bot.evaluation.intent_eval import (
-    LATER_HASH,
-    LATER_SET_DIR,
-    NEXT_SET_DIR,
-    WAITING_HASH,
-    frozen_files,
-    recorded_digest,
-    set_digest,
-    waiting_files,
-)
+from bot.evaluation.intent_eval import WAITING_SETS, frozen_files, recorded_digest, set_digest, set_files
 
 
 def test_the_frozen_test_set_is_the_one_recorded() -> None:
     assert frozen_files() and set_digest(frozen_files()) == recorded_digest()
 
 
-@pytest.mark.parametrize(("root", "pattern"), [(NEXT_SET_DIR, WAITING_HASH), (LATER_SET_DIR, LATER_HASH)],
-                         ids=["next", "later"])
-def test_each_waiting_test_set_is_the_one_recorded(root, pattern) -> None:  # type: ignore[no-untyped-def]
-    if not waiting_files(root):  # none written yet: docs/handoff.md records none either
+@pytest.mark.parametrize(("root", "pattern"), WAITING_SETS, ids=["next", "later"])
+def test_each_waiting_test_set_is_the_one_recorded(root: Path, pattern: re.Pattern[str]) -> None:
+    if not set_files(root):  # none written yet: docs/handoff.md records none either
         assert recorded_digest(pattern) is None
         return
-    assert set_digest(waiting_files(root)) == recorded_digest(pattern)
+    assert set_digest(set_files(root)) == recorded_digest(pattern)
 
 
 def test_the_digest_covers_names_and_contents(tmp_path) -> None:  # type: ignore[no-untyped-def]

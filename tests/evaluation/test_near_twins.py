@@ -48,7 +48,7 @@ def test_removal_edits_only_the_corpus_files_items(tmp_path: Path) -> None:
     assert second.text == "b"
 
 
-@pytest.mark.parametrize("waiting", ["NEXT_SET_DIR", "LATER_SET_DIR"])
+@pytest.mark.parametrize("waiting", [0, 1], ids=["next", "later"])
 def test_each_waiting_test_set_is_kept_out_of_the_corpus_too(waiting, tmp_path, monkeypatch) -> None:
     import bot.evaluation.intent_eval as intent_eval
     from bot.evaluation.near_twins import test_texts
@@ -60,9 +60,14 @@ def test_each_waiting_test_set_is_kept_out_of_the_corpus_too(waiting, tmp_path, 
     (tmp_path / "general_requests").mkdir()
     (tmp_path / "general_requests" / "g9-part-01.yml").write_text(
         "- {text: set an alarm for half six tomorrow, category: timers}\n", encoding="utf-8")
-    monkeypatch.setattr(intent_eval, waiting, tmp_path / "none written yet")
+    def with_root(root: Path) -> tuple:
+        sets = list(intent_eval.WAITING_SETS)
+        sets[waiting] = (root, sets[waiting][1])
+        return tuple(sets)
+
+    monkeypatch.setattr(intent_eval, "WAITING_SETS", with_root(tmp_path / "none written yet"))
     before = test_texts()
-    monkeypatch.setattr(intent_eval, waiting, tmp_path)
+    monkeypatch.setattr(intent_eval, "WAITING_SETS", with_root(tmp_path))
     after = test_texts()
     assert len(after) == len(before) + 2
     assert "our bakery newsletter gets no opens since june" in after
