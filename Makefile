@@ -81,7 +81,7 @@ drills: setup nginx
 	$(PY) -m bot.evaluation.drills $(ARGS)
 
 test: setup
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider --durations=25
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,7 @@ who happened to write the same sentence undo that, and so does a training messag
 test message in other words. A near-twin is a pair of messages whose MiniLM embeddings have a
 cosine of at least 0.95 (messages of four words or more: "yes" and "how much?" are everyone's),
 or the same text up to case, spaces and punctuation (four words or more too). The corpus copy is the one removed: the
-frozen test set is never edited, and between two writers the later file gives way.
+frozen test set is never edited, and between two writers the one who joined later gives way.
 
     python -m bot.evaluation.near_twins            # report
     python -m bot.evaluation.near_twins --remove   # and remove them from the corpus files
@@ -43,9 +43,16 @@ def normalised(text: str) -> str:
     return _NOT_WORD.sub(" ", text.lower()).strip()
 
 
+def _writer_order(path: Path) -> tuple[str, int, str]:
+    """Files in the order their writers joined: "w3" before "w27", which a plain sort turns round."""
+    writer, _, part = path.name.partition("-")
+    letters, digits = writer.rstrip("0123456789"), writer[len(writer.rstrip("0123456789")):]
+    return letters, int(digits or 0), part
+
+
 def corpus_items(corpus_dir: Path = CORPUS_DIR) -> list[Item]:
     items = []
-    for path in sorted(corpus_dir.glob("*.yml")):
+    for path in sorted(corpus_dir.glob("*.yml"), key=_writer_order):
         for number, entry in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or []):
             items.append(Item(path, number, str(entry["text"]), path.name.split("-", 1)[0]))
     return items

@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
@@ -36,6 +37,10 @@ MAX_TOKENS = 256
 # batch x length², and 32 texts of 256 pieces held several hundred MB at once.
 BATCH_SIZE = 32
 MAX_BATCH_TOKENS = 2048
+# From this many texts (training, indexing, near-twin checks) they are encoded on one thread
+# per core: each run is one text on one thread, so the vectors are the same, and a run
+# releases the GIL. A visitor's query stays on the calling thread.
+PARALLEL_FROM = 256
 
 
 class ModelNotInstalled(Exception):
@@ -220,9 +225,20 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str]) -> NDArray[Any]:
         """One unit vector per text, as a float32 array of shape (len(texts), DIMENSION)."""
         vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        for batch, token_ids, mask in token_batches(self.tokenizer, texts, self.batch_size):
+
+        def run(batch: list[int], token_ids: NDArray[Any], mask: NDArray[Any]) -> None:
             (hidden,) = self.session.run(None, {"input_ids": token_ids, "attention_mask": mask})
             vectors[batch] = mean_pooled_unit_vectors(hidden, mask)
+
+        batches = token_batches(self.tokenizer, texts, self.batch_size)
+        threads = len(os.sched_getaffinity(0)) if len(texts) >= PARALLEL_FROM else 1
+        if threads == 1:
+            for batch in batches:
+                run(*batch)
+        else:
+            with ThreadPoolExecutor(threads, thread_name_prefix="encode") as pool:
+                for done in [pool.submit(run, *batch) for batch in batches]:
+                    done.result()
         return vectors
 
     def encode_query(self, text: str) -> NDArray[Any]:

@@ -48,6 +48,14 @@ def test_removal_edits_only_the_corpus_files_items(tmp_path: Path) -> None:
     assert second.text == "b"
 
 
+def test_corpus_files_are_read_in_the_order_their_writers_joined(tmp_path: Path) -> None:
+    for name in ("w27-part-01.yml", "w3-part-02.yml", "t1-part-01.yml", "w3-part-01.yml"):
+        (tmp_path / name).write_text(yaml.safe_dump([{"text": name, "label": "none"}]))
+    # A plain sort puts w27 before w3, and near_twins would then keep w27's copy of a twin.
+    assert [i.text for i in corpus_items(tmp_path)] == [
+        "t1-part-01.yml", "w3-part-01.yml", "w3-part-02.yml", "w27-part-01.yml"]
+
+
 @pytest.mark.parametrize("waiting", [0, 1], ids=["next", "later"])
 def test_each_waiting_test_set_is_kept_out_of_the_corpus_too(waiting, tmp_path, monkeypatch) -> None:
     import bot.evaluation.intent_eval as intent_eval

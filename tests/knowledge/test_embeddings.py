@@ -2,7 +2,9 @@
 graph is checked against published similarities and against the independent numpy implementation
 (bot/evaluation/embeddings.py); the int8 graph the servers run, against the float32 one."""
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -93,6 +95,35 @@ def test_other_texts_in_the_call_do_not_change_a_vector(
     alone = chosen.encode([SENTENCES[0]])[0]
     batched = chosen.encode([SENTENCES[0], long_text, SENTENCES[1]])[0]
     np.testing.assert_allclose(batched, alone, atol=1e-5)
+
+
+class ThreadRecordingSession:
+    """The encoder's ONNX session, noting which thread each run is on."""
+
+    def __init__(self, session: Any) -> None:
+        self.session, self.threads = session, set()
+
+    def run(self, *args: Any) -> Any:
+        self.threads.add(threading.current_thread().name)
+        return self.session.run(*args)
+
+
+@pytest.mark.parametrize("graph", ["int8", "float32"])
+def test_many_texts_encoded_on_several_threads_get_the_vectors_of_one_thread(
+    graph: str, encoder: SentenceEncoder, float_encoder: SentenceEncoder, monkeypatch
+) -> None:
+    import bot.knowledge.embeddings as embeddings
+
+    chosen = encoder if graph == "int8" else float_encoder
+    texts = [f"{VARIED_TEXTS[n % len(VARIED_TEXTS)]} ({n})" for n in range(80)]
+    monkeypatch.setattr(embeddings.os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    monkeypatch.setattr(embeddings, "PARALLEL_FROM", len(texts) + 1)
+    one_thread = chosen.encode(texts)
+    monkeypatch.setattr(embeddings, "PARALLEL_FROM", len(texts))
+    session = ThreadRecordingSession(chosen.session)
+    monkeypatch.setattr(chosen, "session", session)
+    np.testing.assert_array_equal(chosen.encode(texts), one_thread)
+    assert len(session.threads) > 1 and all(name.startswith("encode") for name in session.threads)
 
 
 def test_a_paraphrase_is_closer_than_an_unrelated_question(encoder: SentenceEncoder) -> None:
