@@ -69,8 +69,8 @@ def test_a_declined_offer_is_never_repeated_unasked(project_settings, tmp_path: 
     train_if_changed(project_settings)
     with running_stack(tmp_path) as stack:
         visitor = "decliner-1"
-        # What follows a decline is under test here, not the judgement's borderline: "can i book a
-        # demo?" as a first message scores just under the greeting's threshold (README, limitations).
+        # What follows a decline is under test here, so the opening request is one far above the
+        # greeting's threshold ("can i book a demo?" sits just over it: README, limitations).
         assert "put you in touch" in stack.texts(visitor, "i'd like to book a demo with your team")
         assert "No problem" in stack.texts(visitor, "no thanks")
         for message in ["how do we get more reviews on google", "our site is slow on phones", "skip",
