@@ -43,6 +43,13 @@ MAX_BATCH_TOKENS = 2048
 PARALLEL_FROM = 256
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (the affinity mask where the platform has one, as on Linux)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class ModelNotInstalled(Exception):
     """The package carrying the model files is not installed."""
 
@@ -231,7 +238,7 @@ class SentenceEncoder:
             vectors[batch] = mean_pooled_unit_vectors(hidden, mask)
 
         batches = token_batches(self.tokenizer, texts, self.batch_size)
-        threads = len(os.sched_getaffinity(0)) if len(texts) >= PARALLEL_FROM else 1
+        threads = usable_cores() if len(texts) >= PARALLEL_FROM else 1
         if threads == 1:
             for batch in batches:
                 run(*batch)
