@@ -46,8 +46,8 @@ def normalised(text: str) -> str:
 def _writer_order(path: Path) -> tuple[str, int, str]:
     """Files in the order their writers joined: "w3" before "w27", which a plain sort turns round."""
     writer, _, part = path.name.partition("-")
-    letters, digits = writer.rstrip("0123456789"), writer[len(writer.rstrip("0123456789")):]
-    return letters, int(digits or 0), part
+    letters = writer.rstrip("0123456789")
+    return letters, int(writer[len(letters):] or 0), part
 
 
 def corpus_items(corpus_dir: Path = CORPUS_DIR) -> list[Item]:
